@@ -1,0 +1,46 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard kundeflyt/locale/*/LC_MESSAGES/django.po))
+
+.PHONY: run test lint typecheck pytest install messages makemessages clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+%.mo: %.po
+	msgfmt --check -o $@ $<
+
+messages: $(MO_FILES)
+
+run: install messages
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_data
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy kundeflyt
+
+pytest: install messages
+	FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py check
+	FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	FAST_PASSWORD_HASHER=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+makemessages: install
+	cd kundeflyt && ../$(BIN)/django-admin makemessages -l nb -l en --no-location --no-obsolete
+
+clean:
+	rm -rf $(VENV) data staticfiles

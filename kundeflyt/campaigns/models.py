@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kundeflyt.common.fields import FieldType
+
+
+class PresentationMode(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    PREDICTIVE = "predictive", _("Predictive")
+
+
+class Campaign(models.Model):
+    """A piece of work for a data owner: a flow, segments, members and rules."""
+
+    crm = models.ForeignKey(
+        "crm.CRM", verbose_name=_("CRM"), on_delete=models.PROTECT, related_name="campaigns"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    flow = models.ForeignKey(
+        "flows.Flow", verbose_name=_("flow"), on_delete=models.PROTECT, related_name="campaigns"
+    )
+    presentation_mode = models.CharField(
+        _("presentation mode"),
+        max_length=12,
+        choices=PresentationMode.choices,
+        default=PresentationMode.MANUAL,
+    )
+    # Visibility: who and when.
+    visible_to_all = models.BooleanField(
+        _("visible to all users of the data owner"), default=True
+    )
+    users = models.ManyToManyField(
+        "accounts.User", verbose_name=_("users"), blank=True, related_name="campaigns"
+    )
+    teams = models.ManyToManyField(
+        "accounts.Team", verbose_name=_("teams"), blank=True, related_name="campaigns"
+    )
+    visible_from = models.DateField(_("visible from"), null=True, blank=True)
+    visible_until = models.DateField(_("visible until"), null=True, blank=True)
+    # Privacy facts; empty means the data owner's.
+    controller = models.CharField(_("controller"), max_length=200, blank=True)
+    purpose = models.TextField(_("purpose of processing"), blank=True)
+    information = models.TextField(_("information for agents"), blank=True)
+    # Attempt rules.
+    max_attempts = models.PositiveIntegerField(
+        _("most attempts"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    min_minutes_between_attempts = models.PositiveIntegerField(
+        _("least time between attempts (minutes)"), default=0
+    )
+    calls_enabled = models.BooleanField(_("calls (integrated telephony)"), default=False)
+    sms_enabled = models.BooleanField(_("SMS"), default=False)
+    currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_predictive(self) -> bool:
+        return self.presentation_mode == PresentationMode.PREDICTIVE
+
+    def is_visible_on(self, day: dt.date) -> bool:
+        if self.visible_from and day < self.visible_from:
+            return False
+        return not (self.visible_until and day > self.visible_until)
+
+    @property
+    def controller_name(self) -> str:
+        return self.controller or self.crm.data_owner.controller_name
+
+    @property
+    def purpose_text(self) -> str:
+        return self.purpose or self.crm.data_owner.purpose
+
+
+class Segment(models.Model):
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="segments"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    priority = models.PositiveIntegerField(
+        _("priority"), default=100, help_text=_("Lower numbers are worked first.")
+    )
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["campaign", "priority", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="segment_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignLink(models.Model):
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="links"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    url = models.URLField(_("address"))
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+        ordering = ["campaign", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OutcomeOption(models.Model):
+    """A sub-reason the agent must pick when registering the outcome in this campaign."""
+
+    campaign = models.ForeignKey(
+        Campaign,
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="outcome_options",
+    )
+    outcome = models.ForeignKey(
+        "flows.Outcome", verbose_name=_("outcome"), on_delete=models.CASCADE, related_name="+"
+    )
+    label = models.CharField(_("label"), max_length=120)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("outcome option")
+        verbose_name_plural = _("outcome options")
+        ordering = ["campaign", "outcome", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ExtraField(models.Model):
+    """A field filled in when registering an outcome, or on each product line."""
+
+    class AppliesTo(models.TextChoices):
+        OUTCOME = "outcome", _("Outcome")
+        PRODUCT = "product", _("Product line")
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="extra_fields"
+    )
+    applies_to = models.CharField(_("applies to"), max_length=10, choices=AppliesTo.choices)
+    outcome = models.ForeignKey(
+        "flows.Outcome",
+        verbose_name=_("outcome"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("For outcome fields: which outcome asks for it."),
+    )
+    key = models.SlugField(_("key"), max_length=60)
+    label = models.CharField(_("label"), max_length=120)
+    type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
+    required = models.BooleanField(_("required"), default=False)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("extra field")
+        verbose_name_plural = _("extra fields")
+        ordering = ["campaign", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Product(models.Model):
+    """An item of a campaign's product catalogue."""
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="products"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("product code"), max_length=60, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    price = models.DecimalField(
+        _("price"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["campaign", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kundeflyt.common.actors import ActorMixin
+from kundeflyt.common.fields import FieldType
+from kundeflyt.common.phones import display_phone
+
+
+class DataOwner(models.Model):
+    """The company that owns customer data: the tenancy boundary and the default controller."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    org_number = models.CharField(_("organisation number"), max_length=20, blank=True)
+    controller = models.CharField(
+        _("controller"),
+        max_length=200,
+        blank=True,
+        help_text=_("Who is responsible for the processing (GDPR). Empty means the data owner."),
+    )
+    purpose = models.TextField(_("purpose of processing"), blank=True)
+    users = models.ManyToManyField(
+        "accounts.User", verbose_name=_("users with access"), blank=True, related_name="+"
+    )
+    teams = models.ManyToManyField(
+        "accounts.Team", verbose_name=_("teams with access"), blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("data owner")
+        verbose_name_plural = _("data owners")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def controller_name(self) -> str:
+        return self.controller or self.name
+
+
+class CRM(models.Model):
+    """A data owner's customer register: one for businesses, one for consumers."""
+
+    class Kind(models.TextChoices):
+        B2B = "b2b", _("Businesses (B2B)")
+        B2C = "b2c", _("Consumers (B2C)")
+
+    data_owner = models.ForeignKey(
+        DataOwner, verbose_name=_("data owner"), on_delete=models.PROTECT, related_name="crms"
+    )
+    kind = models.CharField(_("kind"), max_length=3, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("CRM")
+        verbose_name_plural = _("CRMs")
+        ordering = ["data_owner__name", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["data_owner", "kind"], name="crm_one_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_owner} · {self.name}"
+
+
+class LookupService(models.TextChoices):
+    PROFF = "proff", "Proff"
+    BRREG = "brreg", _("Business register (Brønnøysund)")
+    GULESIDER = "gulesider", "Gule Sider"
+    GOOGLE = "google", "Google"
+    MAPS = "maps", _("Map")
+
+
+class FieldDefinition(models.Model):
+    """One information field of a CRM's customers (the CRM setup)."""
+
+    crm = models.ForeignKey(
+        CRM, verbose_name=_("CRM"), on_delete=models.CASCADE, related_name="fields"
+    )
+    key = models.SlugField(_("key"), max_length=60)
+    label = models.CharField(_("label"), max_length=120)
+    type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
+    required = models.BooleanField(_("required"), default=False)
+    unique = models.BooleanField(
+        _("unique"), default=False, help_text=_("Used to find duplicates.")
+    )
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    lookups = models.JSONField(
+        _("lookup services"),
+        default=list,
+        blank=True,
+        help_text=_("Keys of lookup services: %(keys)s")
+        % {"keys": ", ".join(LookupService.values)},
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("information field")
+        verbose_name_plural = _("information fields")
+        ordering = ["crm", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["crm", "key"], name="field_key_unique_in_crm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+STANDARD_FIELD_KEYS = ("customer_id", "name", "phone1", "phone2", "phone3", "email")
+
+
+class Customer(models.Model):
+    """A person or company in one CRM. Where it is worked lives in its placement."""
+
+    class Source(models.TextChoices):
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+        MANUAL = "manual", _("Manual")
+
+    crm = models.ForeignKey(
+        CRM, verbose_name=_("CRM"), on_delete=models.PROTECT, related_name="customers"
+    )
+    customer_id = models.CharField(_("customer id"), max_length=64)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    phone1 = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    phone2 = models.CharField(_("phone 2"), max_length=20, blank=True, db_index=True)
+    phone3 = models.CharField(_("phone 3"), max_length=20, blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    fields = models.JSONField(_("information fields"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("in the system since"), auto_now_add=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    is_blocked = models.BooleanField(
+        _("blocked"), default=False, help_text=_("One of its numbers is on the block list.")
+    )
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["crm", "customer_id"], name="customer_id_unique_in_crm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.customer_id
+
+    @property
+    def phones(self) -> list[str]:
+        return [p for p in (self.phone1, self.phone2, self.phone3) if p]
+
+    @property
+    def phones_display(self) -> list[str]:
+        return [display_phone(p) for p in self.phones]
+
+
+class BlockedNumber(ActorMixin):
+    """A phone number that no campaign may call."""
+
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    added_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blocked number")
+        verbose_name_plural = _("block list")
+        ordering = ["phone"]
+
+    def __str__(self) -> str:
+        return display_phone(self.phone)
+
+
+def customers_with_phone(phone: str) -> Q:
+    return Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)
