@@ -84,7 +84,7 @@ def clean_field_value(
             try:
                 number = Decimal(str(value).replace(" ", "").replace(",", "."))
             except InvalidOperation:
-                raise refuse(_("“%(value)s” is not a number.") % {"value": value})
+                raise refuse(_("“%(value)s” is not a number.") % {"value": value}) from None
             if not number.is_finite():
                 raise refuse(_("“%(value)s” is not a number.") % {"value": value})
             return int(number) if number == number.to_integral_value() else str(number)
@@ -106,7 +106,9 @@ def clean_field_value(
             try:
                 EmailValidator()(str(value))
             except ValidationError:
-                raise refuse(_("“%(value)s” is not an e-mail address.") % {"value": value})
+                raise refuse(
+                    _("“%(value)s” is not an e-mail address.") % {"value": value}
+                ) from None
             return str(value).lower()
         case FieldType.PHONE:
             return normalise_phone(str(value), field=field)
@@ -117,7 +119,7 @@ def clean_field_value(
             try:
                 URLValidator(schemes=["http", "https"])(url)
             except ValidationError:
-                raise refuse(_("“%(value)s” is not a web address.") % {"value": value})
+                raise refuse(_("“%(value)s” is not a web address.") % {"value": value}) from None
             return url
         case FieldType.CHECKBOX:
             if isinstance(value, bool):
@@ -141,6 +143,8 @@ def clean_field_value(
         case FieldType.ORG_NUMBER:
             digits = re.sub(r"\s", "", str(value))
             if not is_valid_org_number(digits):
-                raise refuse(_("“%(value)s” is not a valid organisation number.") % {"value": value})
+                raise refuse(
+                    _("“%(value)s” is not a valid organisation number.") % {"value": value}
+                )
             return digits
     raise refuse(_("Unknown field type “%(type)s”.") % {"type": field_type})

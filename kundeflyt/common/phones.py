@@ -19,9 +19,13 @@ def normalise_phone(raw: str, *, field: str = "phone", region: str | None = None
     try:
         number = phonenumbers.parse(raw, region or settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        raise DomainError(_("“%(value)s” is not a phone number.") % {"value": raw}, field=field)
+        raise DomainError(
+            _("“%(value)s” is not a phone number.") % {"value": raw}, field=field
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise DomainError(_("“%(value)s” is not a valid phone number.") % {"value": raw}, field=field)
+        raise DomainError(
+            _("“%(value)s” is not a valid phone number.") % {"value": raw}, field=field
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -142,7 +142,9 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["crm", "customer_id"], name="customer_id_unique_in_crm"),
+            models.UniqueConstraint(
+                fields=["crm", "customer_id"], name="customer_id_unique_in_crm"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -213,7 +213,10 @@ class ProductLine(models.Model):
         SOLD = "sold", _("Sold (closed)")
 
     customer = models.ForeignKey(
-        "crm.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="products"
+        "crm.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="products",
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="+"
@@ -245,7 +248,10 @@ class ProductLine(models.Model):
 
 class Meeting(models.Model):
     customer = models.ForeignKey(
-        "crm.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="meetings"
+        "crm.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="meetings",
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="+"

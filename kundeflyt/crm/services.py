@@ -1,0 +1,236 @@
+"""Writes for customers and the block list. Every write is checked and audited here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.campaigns.selectors import data_owners_visible_to
+from kundeflyt.common.actors import Process
+from kundeflyt.common.audit import audit
+from kundeflyt.common.errors import DomainError, NotAllowed
+from kundeflyt.common.fields import FieldType, clean_field_value
+from kundeflyt.common.phones import normalise_phone
+from kundeflyt.crm.models import CRM, BlockedNumber, Customer, FieldDefinition, customers_with_phone
+
+if TYPE_CHECKING:
+    from kundeflyt.accounts.models import User
+    from kundeflyt.campaigns.models import Campaign, Segment
+
+PHONE_FIELDS = ("phone1", "phone2", "phone3")
+STANDARD_FIELDS = ("customer_id", "name", *PHONE_FIELDS, "email")
+
+
+def _check_crm_access(actor: User | Process, crm: CRM) -> None:
+    if not data_owners_visible_to(actor).filter(pk=crm.data_owner_id).exists():
+        raise NotAllowed(
+            _("You do not have access to the data owner “%(owner)s”.") % {"owner": crm.data_owner},
+            field="crm",
+        )
+
+
+def _clean_standard(key: str, value: Any) -> Any:
+    if key in PHONE_FIELDS:
+        return normalise_phone(str(value or ""), field=key)
+    if key == "email":
+        return clean_field_value(FieldType.EMAIL, value, field="email") or ""
+    text = str(value or "").strip()
+    if key == "customer_id" and not text:
+        raise DomainError(_("Customer id is required."), field="customer_id")
+    return text
+
+
+def _clean_own_fields(
+    definitions: Sequence[FieldDefinition], values: Mapping[str, Any], *, partial: bool
+) -> dict[str, Any]:
+    """Check the CRM's own fields by type; unknown keys are refused."""
+    by_key = {d.key: d for d in definitions}
+    unknown = sorted(set(values) - set(by_key))
+    if unknown:
+        raise DomainError(
+            _("“%(key)s” is not a field of this CRM.") % {"key": unknown[0]}, field=unknown[0]
+        )
+    cleaned: dict[str, Any] = {}
+    for definition in definitions:
+        if partial and definition.key not in values:
+            continue
+        cleaned[definition.key] = clean_field_value(
+            definition.type,
+            values.get(definition.key),
+            field=definition.key,
+            label=definition.label,
+            required=definition.required,
+            choices=definition.choices,
+        )
+    return cleaned
+
+
+def _check_unique(crm: CRM, data: Mapping[str, Any], *, exclude_pk: int | None) -> None:
+    others = Customer.objects.filter(crm=crm)
+    if exclude_pk:
+        others = others.exclude(pk=exclude_pk)
+    if "customer_id" in data and others.filter(customer_id=data["customer_id"]).exists():
+        raise DomainError(
+            _("Another customer in this CRM has the customer id “%(id)s”.")
+            % {"id": data["customer_id"]},
+            field="customer_id",
+            code="duplicate",
+        )
+    for definition in crm.fields.filter(unique=True):
+        value = data.get("fields", {}).get(definition.key)
+        if (
+            value not in (None, "", [])
+            and others.filter(**{f"fields__{definition.key}": value}).exists()
+        ):
+            raise DomainError(
+                _("Another customer has the same %(label)s (“%(value)s”).")
+                % {"label": definition.label, "value": value},
+                field=definition.key,
+                code="duplicate",
+            )
+
+
+def _is_blocked(phones: Sequence[str]) -> bool:
+    return BlockedNumber.objects.filter(phone__in=[p for p in phones if p]).exists()
+
+
+def customer_snapshot(customer: Customer) -> dict[str, Any]:
+    return {key: getattr(customer, key) for key in STANDARD_FIELDS} | {"fields": customer.fields}
+
+
+@transaction.atomic
+def customer_create(
+    actor: User | Process,
+    *,
+    crm: CRM,
+    customer_id: str,
+    name: str = "",
+    phone1: str = "",
+    phone2: str = "",
+    phone3: str = "",
+    email: str = "",
+    fields: Mapping[str, Any] | None = None,
+    source: str = Customer.Source.MANUAL,
+    campaign: Campaign | None = None,
+    segment: Segment | None = None,
+) -> Customer:
+    """Create a customer in ``crm``: customer id unique in the CRM, phones in E.164, the CRM's
+    own fields checked by type; with a campaign it starts there, available."""
+    from kundeflyt.handling.services import placement_create
+
+    require(actor, Perm.CUSTOMER_HANDLING)
+    _check_crm_access(actor, crm)
+    raw = {
+        "customer_id": customer_id,
+        "name": name,
+        "phone1": phone1,
+        "phone2": phone2,
+        "phone3": phone3,
+        "email": email,
+    }
+    data: dict[str, Any] = {key: _clean_standard(key, value) for key, value in raw.items()}
+    data["fields"] = _clean_own_fields(list(crm.fields.all()), fields or {}, partial=False)
+    _check_unique(crm, data, exclude_pk=None)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                crm=crm,
+                source=source,
+                is_blocked=_is_blocked([data[k] for k in PHONE_FIELDS]),
+                **data,
+            )
+    except IntegrityError:
+        # Two creators raced past the check above; the unique constraint decided.
+        raise DomainError(
+            _("Another customer in this CRM has the customer id “%(id)s”.")
+            % {"id": data["customer_id"]},
+            field="customer_id",
+            code="duplicate",
+        ) from None
+    audit(
+        actor,
+        "customer.create",
+        customer,
+        after=customer_snapshot(customer),
+        customer_id=customer.pk,
+    )
+    if campaign is not None:
+        placement_create(actor, customer=customer, campaign=campaign, segment=segment)
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    actor: User | Process, *, customer: Customer, changes: Mapping[str, Any]
+) -> Customer:
+    """Change standard or CRM fields of a customer; each value is checked by its type and the
+    change is audited with the values before and after."""
+    from kundeflyt.handling.selectors import check_may_see_customer
+
+    require(actor, Perm.CUSTOMER_HANDLING)
+    check_may_see_customer(actor, customer)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = customer_snapshot(customer)
+    standard = {k: _clean_standard(k, v) for k, v in changes.items() if k in STANDARD_FIELDS}
+    own = {k: v for k, v in changes.items() if k not in STANDARD_FIELDS}
+    cleaned_own = _clean_own_fields(list(customer.crm.fields.all()), own, partial=True)
+    _check_unique(customer.crm, standard | {"fields": cleaned_own}, exclude_pk=customer.pk)
+    for key, value in standard.items():
+        setattr(customer, key, value)
+    customer.fields = {**customer.fields, **cleaned_own}
+    customer.is_blocked = _is_blocked(customer.phones)
+    after = customer_snapshot(customer)
+    changed = {k for k in before if before[k] != after[k]}
+    if not changed:
+        return customer
+    customer.save()
+    audit(
+        actor,
+        "customer.update",
+        customer,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+        customer_id=customer.pk,
+    )
+    return customer
+
+
+@transaction.atomic
+def blocked_number_add(actor: User | Process, *, phone: str, reason: str = "") -> BlockedNumber:
+    """Put a number on the block list; customers with that number can no longer be taken."""
+    require(actor, Perm.ADMINISTRATOR)
+    e164 = normalise_phone(phone, field="phone")
+    if not e164:
+        raise DomainError(_("A phone number is required."), field="phone")
+    entry, created = BlockedNumber.objects.get_or_create(
+        phone=e164,
+        defaults={
+            "reason": reason,
+            "actor_user": None if isinstance(actor, Process) else actor,
+            "actor_process": actor.name if isinstance(actor, Process) else "",
+        },
+    )
+    if created:
+        Customer.objects.filter(customers_with_phone(e164)).update(is_blocked=True)
+        audit(actor, "blocklist.add", entry, after={"phone": e164, "reason": reason})
+    return entry
+
+
+@transaction.atomic
+def blocked_number_remove(actor: User | Process, *, phone: str) -> None:
+    require(actor, Perm.ADMINISTRATOR)
+    e164 = normalise_phone(phone, field="phone")
+    entry = BlockedNumber.objects.filter(phone=e164).first()
+    if entry is None:
+        raise DomainError(_("The number is not on the block list."), field="phone")
+    audit(actor, "blocklist.remove", entry, before={"phone": e164, "reason": entry.reason})
+    entry.delete()
+    still_blocked = BlockedNumber.objects.values("phone")
+    Customer.objects.filter(customers_with_phone(e164)).exclude(
+        Q(phone1__in=still_blocked) | Q(phone2__in=still_blocked) | Q(phone3__in=still_blocked)
+    ).update(is_blocked=False)

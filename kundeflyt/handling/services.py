@@ -1,0 +1,750 @@
+"""Working customers: placing, taking, presenting, registering outcomes, moving, follow-ups.
+
+Concurrency policy: a claim is a conditional UPDATE that must change exactly one row (it holds
+on SQLite, whose transactions are IMMEDIATE, and on PostgreSQL); the presenter on PostgreSQL
+first picks a candidate with ``SELECT … FOR UPDATE SKIP LOCKED`` so that many agents asking
+at once never wait on each other. Every other transition locks the placement row first and
+checks under the lock. No I/O happens inside a locked block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, has_perm, require
+from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption, Product, Segment
+from kundeflyt.campaigns.selectors import campaigns_visible_to, check_may_work
+from kundeflyt.common.actors import Process, actor_fields
+from kundeflyt.common.audit import audit
+from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
+from kundeflyt.common.fields import clean_field_value
+from kundeflyt.crm.models import Customer
+from kundeflyt.flows.models import FollowUpRule, Outcome, ProductRule, StateKind
+from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
+
+Actor = User | Process
+
+
+class AfterSave(StrEnum):
+    """What the agent gets after saving an outcome (DESIGN.md rule 2)."""
+
+    NEXT_FROM_LIST = "list"
+    MY_WORK = "my_work"
+    STAY = "stay"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A user's hold on a customer. ``token`` fences writes from an earlier holder."""
+
+    placement: Placement
+    token: int
+
+    @property
+    def customer_id(self) -> int:
+        return self.placement.pk
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    product_id: int
+    quantity: int = 1
+    unit_price: Decimal | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeetingInput:
+    starts_at: dt.datetime
+    duration_minutes: int = 60
+    place: str = ""
+    with_whom: str = ""
+
+
+def _lease_until(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=settings.SELECTION_LEASE_SECONDS)
+
+
+def _set_by(actor: Actor) -> dict[str, Any]:
+    return actor_fields(actor, prefix="set_by")
+
+
+def _placement_snapshot(placement: Placement) -> dict[str, Any]:
+    return {
+        "campaign": placement.campaign_id,
+        "segment": placement.segment_id,
+        "state": placement.state_id,
+        "follow_up_at": placement.follow_up_at,
+        "follow_up_user": placement.follow_up_user_id,
+        "holder": placement.holder_id,
+    }
+
+
+def _locked_placement(customer_id: int) -> Placement:
+    """The placement row, locked for the rest of the transaction."""
+    try:
+        return (
+            Placement.objects.select_for_update(of=("self",))
+            .select_related("campaign", "state", "customer", "holder", "segment")
+            .get(pk=customer_id)
+        )
+    except Placement.DoesNotExist:
+        raise NotFound(_("The customer is not in any campaign."), field="customer") from None
+
+
+def _free_or_mine(user: User, now: dt.datetime) -> Q:
+    return Q(holder__isnull=True) | Q(holder=user) | Q(lease_expires_at__lte=now)
+
+
+def _held_by_other(placement: Placement, user: User | None, now: dt.datetime) -> bool:
+    return (
+        placement.holder_id is not None
+        and (user is None or placement.holder_id != user.pk)
+        and placement.lease_expires_at is not None
+        and placement.lease_expires_at > now
+    )
+
+
+def _release_others(user: User, *, keep: int | None = None) -> None:
+    """Rule 1: taking a customer drops whatever the user held before."""
+    mine = Placement.objects.filter(holder=user)
+    if keep is not None:
+        mine = mine.exclude(pk=keep)
+    mine.update(holder=None, selected_at=None, lease_expires_at=None)
+
+
+def _claim(user: User, placement_id: int, now: dt.datetime, extra: Q | None = None) -> int:
+    """Conditional UPDATE: the row becomes the user's only if nobody else holds it."""
+    condition = _free_or_mine(user, now) & Q(pk=placement_id)
+    if extra is not None:
+        condition &= extra
+    try:
+        with transaction.atomic():
+            return Placement.objects.filter(condition).update(
+                holder=user,
+                selected_at=now,
+                lease_expires_at=_lease_until(now),
+                lease_token=F("lease_token") + 1,
+                version=F("version") + 1,
+            )
+    except IntegrityError:
+        # The partial unique index on holder: the same user took another customer meanwhile.
+        raise Conflict(_("You already have a current customer."), field="customer") from None
+
+
+# --- Placing -------------------------------------------------------------------------------
+
+
+def placement_create(
+    actor: Actor, *, customer: Customer, campaign: Campaign, segment: Segment | None = None
+) -> Placement:
+    """Put a customer that is in no campaign into ``campaign``, available there. Called inside
+    the creator's transaction (customer creation, import)."""
+    if campaign.crm_id != customer.crm_id:
+        raise DomainError(
+            _("The campaign belongs to another CRM than the customer."), field="campaign"
+        )
+    if segment is not None and segment.campaign_id != campaign.pk:
+        raise DomainError(_("The segment belongs to another campaign."), field="segment")
+    now = timezone.now()
+    placement = Placement.objects.create(
+        customer=customer,
+        campaign=campaign,
+        segment=segment,
+        state=campaign.flow.entry_state(),
+        state_since=now,
+        waiting_since=now,
+        **_set_by(actor),
+    )
+    audit(
+        actor,
+        "placement.create",
+        placement,
+        after=_placement_snapshot(placement),
+        customer_id=customer.pk,
+    )
+    return placement
+
+
+# --- Taking and releasing ------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def customer_select(user: User, *, customer_id: int, manual: bool = True) -> Selection:
+    """Take a customer as the user's current one (rule 1). Refused when someone else holds it
+    (naming them), the campaign is not visible or open, the customer is blocked or final, or,
+    for manual taking, the campaign is predictive."""
+    now = timezone.now()
+    placement = (
+        Placement.objects.select_related("campaign", "state", "customer", "holder")
+        .filter(pk=customer_id)
+        .first()
+    )
+    if placement is None or not (
+        campaigns_visible_to(user).filter(pk=placement.campaign_id).exists()
+    ):
+        raise NotFound(_("No such customer."), field="customer")
+    check_may_work(user, placement.campaign)
+    if manual and placement.campaign.is_predictive:
+        raise DomainError(
+            _(
+                "The campaign “%(campaign)s” presents customers itself; they cannot be taken "
+                "by hand."
+            )
+            % {"campaign": placement.campaign},
+            field="customer",
+            code="predictive",
+        )
+    if placement.customer.is_blocked:
+        raise DomainError(
+            _("The customer's number is on the block list."), field="customer", code="blocked"
+        )
+    if placement.is_final:
+        raise DomainError(
+            _("The customer is in the final state “%(state)s”.") % {"state": placement.state},
+            field="customer",
+            code="final",
+        )
+    if (
+        placement.holder_id == user.pk
+        and placement.lease_expires_at
+        and (placement.lease_expires_at > now)
+    ):
+        # Taking one's own current customer again (a second tab) keeps the same selection.
+        Placement.objects.filter(pk=customer_id).update(lease_expires_at=_lease_until(now))
+        return Selection(placement, placement.lease_token)
+    _release_others(user, keep=customer_id)
+    changed = _claim(user, customer_id, now, Q(campaign=placement.campaign_id, is_final=False))
+    if not changed:
+        holder = Placement.objects.select_related("holder").get(pk=customer_id).holder
+        raise Conflict(
+            _("%(user)s has this customer open right now.") % {"user": holder or _("Someone")},
+            field="customer",
+            code="held",
+        )
+    placement.refresh_from_db()
+    audit(user, "customer.select", placement, after={"holder": user.pk}, customer_id=customer_id)
+    return Selection(placement, placement.lease_token)
+
+
+@transaction.atomic(durable=True)
+def selection_renew(user: User, *, customer_id: int, token: int) -> dt.datetime:
+    """Keep the lease while the customer screen is open; refused once it was lost."""
+    now = timezone.now()
+    until = _lease_until(now)
+    changed = Placement.objects.filter(pk=customer_id, holder=user, lease_token=token).update(
+        lease_expires_at=until
+    )
+    if not changed:
+        raise Conflict(
+            _("You no longer have this customer open."), field="customer", code="lease_lost"
+        )
+    return until
+
+
+@transaction.atomic(durable=True)
+def customer_release(actor: Actor, *, customer_id: int) -> None:
+    """Let go of a selected customer. Releasing another user's selection needs *extended
+    customer handling*."""
+    placement = _locked_placement(customer_id)
+    if placement.holder_id is None:
+        return
+    own = isinstance(actor, User) and placement.holder_id == actor.pk
+    if not own:
+        require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
+        if not campaigns_visible_to(actor).filter(pk=placement.campaign_id).exists():
+            raise NotFound(_("No such customer."), field="customer")
+    before = {"holder": placement.holder_id}
+    Placement.objects.filter(pk=customer_id).update(
+        holder=None, selected_at=None, lease_expires_at=None, version=F("version") + 1
+    )
+    audit(
+        actor,
+        "customer.release",
+        placement,
+        before=before,
+        after={"holder": None},
+        customer_id=customer_id,
+    )
+
+
+@transaction.atomic(durable=True)
+def selection_stop(user: User) -> None:
+    """*Stop working*: drop the user's current customer, if any."""
+    for placement in Placement.objects.filter(holder=user):
+        audit(
+            user,
+            "customer.release",
+            placement,
+            before={"holder": user.pk},
+            after={"holder": None},
+            customer_id=placement.pk,
+        )
+    _release_others(user)
+
+
+# --- Presenting the next customer ----------------------------------------------------------
+
+
+def _candidates(
+    user: User, campaign: Campaign, segment: Segment | None, now: dt.datetime
+) -> list[QuerySet[Placement]]:
+    """Rule 3, in order: my due personal follow-ups, due shared follow-ups, then available
+    customers by segment priority, attempt rules and waiting time."""
+    base = Placement.objects.filter(
+        Q(holder__isnull=True) | Q(lease_expires_at__lte=now),
+        campaign=campaign,
+        is_final=False,
+        correction__isnull=True,
+        customer__is_blocked=False,
+    )
+    if segment is not None:
+        base = base.filter(segment=segment)
+    by_priority = F("segment__priority").asc(nulls_last=True)
+    available = base.filter(follow_up_at__isnull=True, state__kind=StateKind.AVAILABLE)
+    if campaign.max_attempts:
+        available = available.filter(attempts__lt=campaign.max_attempts)
+    if campaign.min_minutes_between_attempts:
+        gap = now - dt.timedelta(minutes=campaign.min_minutes_between_attempts)
+        available = available.filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=gap))
+    return [
+        base.filter(follow_up_user=user, follow_up_at__lte=now).order_by("follow_up_at", "pk"),
+        base.filter(follow_up_user__isnull=True, follow_up_at__lte=now).order_by(
+            by_priority, "follow_up_at", "pk"
+        ),
+        available.order_by(by_priority, "waiting_since", "pk"),
+    ]
+
+
+@transaction.atomic(durable=True)
+def customer_present_next(
+    user: User, *, campaign: Campaign, segment: Segment | None = None
+) -> Selection | None:
+    """Give the user the next customer of the campaign (or segment), or None when nobody is
+    waiting. Every customer goes to exactly one user however many ask at once."""
+    check_may_work(user, campaign)
+    if segment is not None and segment.campaign_id != campaign.pk:
+        raise DomainError(_("The segment belongs to another campaign."), field="segment")
+    now = timezone.now()
+    _release_others(user)
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    for queryset in _candidates(user, campaign, segment, now):
+        if skip_locked:
+            queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+        for _attempt in range(3):
+            candidate = queryset.values_list("pk", flat=True).first()
+            if candidate is None:
+                break
+            if _claim(user, candidate, now, Q(is_final=False)):
+                placement = Placement.objects.select_related(
+                    "customer", "campaign", "segment", "state"
+                ).get(pk=candidate)
+                audit(
+                    Process("presenter") if campaign.is_predictive else user,
+                    "customer.present",
+                    placement,
+                    after={"holder": user.pk},
+                    customer_id=candidate,
+                )
+                return Selection(placement, placement.lease_token)
+    return None
+
+
+# --- Registering outcomes ------------------------------------------------------------------
+
+
+def _check_holder(placement: Placement, user: User, token: int) -> None:
+    if placement.holder_id != user.pk or placement.lease_token != token:
+        holder = placement.holder
+        if holder is not None and holder.pk != user.pk:
+            message = _(
+                "%(user)s has taken over this customer; your registration was not saved."
+            ) % {"user": holder}
+        else:
+            message = _("You no longer have this customer open; your registration was not saved.")
+        raise Conflict(message, field="customer", code="lease_lost")
+
+
+def _clean_extra(
+    campaign: Campaign, fields: QuerySet[ExtraField], values: dict[str, Any], *, prefix: str = ""
+) -> dict[str, Any]:
+    by_key = {f.key: f for f in fields}
+    unknown = sorted(set(values) - set(by_key))
+    if unknown:
+        raise DomainError(
+            _("“%(key)s” is not a field here.") % {"key": unknown[0]}, field=prefix + unknown[0]
+        )
+    return {
+        f.key: clean_field_value(
+            f.type,
+            values.get(f.key),
+            field=prefix + f.key,
+            label=f.label,
+            required=f.required,
+            choices=f.choices,
+        )
+        for f in by_key.values()
+    }
+
+
+def _check_follow_up(
+    outcome: Outcome,
+    campaign: Campaign,
+    follow_up_at: dt.datetime | None,
+    follow_up_user: User | None,
+    now: dt.datetime,
+) -> None:
+    if outcome.follow_up == FollowUpRule.NONE and follow_up_at is not None:
+        raise DomainError(
+            _("“%(outcome)s” takes no follow-up.") % {"outcome": outcome}, field="follow_up_at"
+        )
+    if outcome.follow_up == FollowUpRule.REQUIRED and follow_up_at is None:
+        raise DomainError(
+            _("“%(outcome)s” needs a follow-up time.") % {"outcome": outcome},
+            field="follow_up_at",
+        )
+    if follow_up_at is not None and follow_up_at <= now:
+        raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
+    if follow_up_at is None and follow_up_user is not None:
+        raise DomainError(
+            _("Choose a follow-up time for the responsible user."), field="follow_up_at"
+        )
+    if follow_up_user is not None:
+        _check_may_be_responsible(follow_up_user, campaign)
+
+
+def _check_may_be_responsible(user: User, campaign: Campaign) -> None:
+    if not (
+        user.is_active
+        and has_perm(user, Perm.CUSTOMER_HANDLING)
+        and campaigns_visible_to(user).filter(pk=campaign.pk).exists()
+    ):
+        raise DomainError(
+            _("%(user)s cannot work the campaign “%(campaign)s”.")
+            % {"user": user, "campaign": campaign},
+            field="follow_up_user",
+        )
+
+
+def _product_lines(
+    outcome: Outcome, campaign: Campaign, products: list[ProductInput]
+) -> list[dict[str, Any]]:
+    if outcome.products == ProductRule.NONE:
+        if products:
+            raise DomainError(
+                _("“%(outcome)s” registers no products.") % {"outcome": outcome}, field="products"
+            )
+        return []
+    if not products:
+        raise DomainError(_("Add at least one product."), field="products")
+    catalogue = {p.pk: p for p in Product.objects.filter(campaign=campaign, active=True)}
+    fields = ExtraField.objects.filter(campaign=campaign, applies_to=ExtraField.AppliesTo.PRODUCT)
+    lines = []
+    for index, line in enumerate(products):
+        product = catalogue.get(line.product_id)
+        if product is None:
+            raise DomainError(
+                _("The product is not in this campaign's catalogue."),
+                field=f"products.{index}.product",
+            )
+        if line.quantity < 1:
+            raise DomainError(
+                _("The quantity must be at least 1."), field=f"products.{index}.quantity"
+            )
+        price = product.price if line.unit_price is None else line.unit_price
+        if price < 0:
+            raise DomainError(
+                _("The price cannot be negative."), field=f"products.{index}.unit_price"
+            )
+        lines.append(
+            {
+                "product": product,
+                "quantity": line.quantity,
+                "unit_price": price,
+                "currency": campaign.currency,
+                "status": outcome.products,
+                "extra_values": _clean_extra(
+                    campaign, fields, line.extra, prefix=f"products.{index}."
+                ),
+            }
+        )
+    return lines
+
+
+def _check_meeting(outcome: Outcome, meeting: MeetingInput | None) -> None:
+    if not outcome.books_meeting:
+        if meeting is not None:
+            raise DomainError(
+                _("“%(outcome)s” books no meeting.") % {"outcome": outcome}, field="meeting"
+            )
+        return
+    if meeting is None:
+        raise DomainError(_("Book the meeting: choose its time."), field="meeting.starts_at")
+    if meeting.duration_minutes < 1:
+        raise DomainError(
+            _("The meeting must last at least one minute."), field="meeting.duration_minutes"
+        )
+
+
+@transaction.atomic(durable=True)
+def outcome_register(
+    user: User,
+    *,
+    customer_id: int,
+    token: int,
+    outcome_id: int,
+    option_id: int | None = None,
+    comment: str = "",
+    extra: dict[str, Any] | None = None,
+    follow_up_at: dt.datetime | None = None,
+    follow_up_user: User | None = None,
+    products: list[ProductInput] | None = None,
+    meeting: MeetingInput | None = None,
+    then: AfterSave = AfterSave.STAY,
+) -> Event:
+    """Rule 2: only the holder registers, only an outcome the flow offers from the current
+    state; the event, placement, follow-up, products and meeting are written together.
+    ``follow_up_user`` None with a time makes a shared follow-up."""
+    require(user, Perm.CUSTOMER_HANDLING)
+    now = timezone.now()
+    placement = _locked_placement(customer_id)
+    _check_holder(placement, user, token)
+    campaign = placement.campaign
+    outcome = (
+        Outcome.objects.filter(pk=outcome_id, flow=campaign.flow_id, from_states=placement.state)
+        .select_related("to_state")
+        .first()
+    )
+    if outcome is None:
+        raise DomainError(
+            _("That outcome is not offered from the state “%(state)s”.")
+            % {"state": placement.state},
+            field="outcome",
+        )
+    options = list(OutcomeOption.objects.filter(campaign=campaign, outcome=outcome))
+    if options and option_id not in {o.pk for o in options}:
+        raise DomainError(
+            _("Choose an option for “%(outcome)s”.") % {"outcome": outcome}, field="option"
+        )
+    if not options and option_id is not None:
+        raise DomainError(_("“%(outcome)s” has no options.") % {"outcome": outcome}, field="option")
+    comment = comment.strip()
+    if outcome.comment_required and not comment:
+        raise DomainError(
+            _("“%(outcome)s” needs a comment.") % {"outcome": outcome}, field="comment"
+        )
+    extra_values = _clean_extra(
+        campaign,
+        ExtraField.objects.filter(
+            campaign=campaign, applies_to=ExtraField.AppliesTo.OUTCOME, outcome=outcome
+        ),
+        extra or {},
+    )
+    _check_follow_up(outcome, campaign, follow_up_at, follow_up_user, now)
+    lines = _product_lines(outcome, campaign, products or [])
+    _check_meeting(outcome, meeting)
+
+    to_state = outcome.to_state or placement.state
+    event = Event.objects.create(
+        customer_id=customer_id,
+        campaign=campaign,
+        segment=placement.segment,
+        outcome=outcome,
+        option_id=option_id,
+        from_state=placement.state,
+        to_state=to_state,
+        actor_user=user,
+        registered_at=now,
+        comment=comment,
+        extra_values=extra_values,
+        follow_up_at=follow_up_at,
+        follow_up_user=follow_up_user,
+        counts_for_user=user,
+        counts_at=now,
+    )
+    ProductLine.objects.bulk_create(
+        ProductLine(customer_id=customer_id, campaign=campaign, event=event, **line)
+        for line in lines
+    )
+    if meeting is not None:
+        Meeting.objects.create(
+            customer_id=customer_id,
+            campaign=campaign,
+            event=event,
+            booked_by=user,
+            starts_at=meeting.starts_at,
+            duration_minutes=meeting.duration_minutes,
+            place=meeting.place,
+            with_whom=meeting.with_whom,
+        )
+
+    changes: dict[str, Any] = {
+        "follow_up_at": follow_up_at,
+        "follow_up_user": follow_up_user,
+        "version": F("version") + 1,
+        **_set_by(user),
+    }
+    if outcome.is_progressive:
+        changes |= {"state": to_state, "is_final": to_state.is_final, "attempts": 0}
+        if to_state.pk != placement.state_id:
+            changes["state_since"] = now
+    else:
+        changes |= {"attempts": F("attempts") + 1, "last_attempt_at": now, "waiting_since": now}
+    if then == AfterSave.STAY:
+        changes["lease_expires_at"] = _lease_until(now)
+    else:
+        changes |= {"holder": None, "selected_at": None, "lease_expires_at": None}
+    Placement.objects.filter(pk=customer_id).update(**changes)
+    return event
+
+
+# --- Supervising: moves and follow-ups -----------------------------------------------------
+
+
+def _check_supervise(actor: Actor, placement: Placement, now: dt.datetime) -> None:
+    require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
+    if not campaigns_visible_to(actor).filter(pk=placement.campaign_id).exists():
+        raise NotFound(_("No such customer."), field="customer")
+    if _held_by_other(placement, actor if isinstance(actor, User) else None, now):
+        raise Conflict(
+            _("%(user)s has this customer open right now.") % {"user": placement.holder},
+            field="customer",
+            code="held",
+        )
+
+
+@transaction.atomic(durable=True)
+def customer_move(
+    actor: Actor,
+    *,
+    customer_id: int,
+    campaign: Campaign | None = None,
+    segment: Segment | None = None,
+) -> Placement:
+    """Rule 4: to another campaign of the same CRM the customer becomes available and
+    unsegmented and loses its follow-up; to another segment its state stays."""
+    now = timezone.now()
+    placement = _locked_placement(customer_id)
+    _check_supervise(actor, placement, now)
+    before = _placement_snapshot(placement)
+    changes: dict[str, Any] = {
+        "version": F("version") + 1,
+        # A lapsed selection is cut: a late registration from it is refused (fencing).
+        "holder": None,
+        "selected_at": None,
+        "lease_expires_at": None,
+    }
+    if campaign is not None and campaign.pk != placement.campaign_id:
+        if campaign.crm_id != placement.customer.crm_id:
+            raise DomainError(
+                _("Customers can only be moved within their own CRM and data owner."),
+                field="campaign",
+            )
+        if not campaigns_visible_to(actor).filter(pk=campaign.pk).exists():
+            raise NotAllowed(_("You do not have access to the target campaign."), field="campaign")
+        if segment is not None:
+            raise DomainError(
+                _("A customer moved to another campaign arrives unsegmented."), field="segment"
+            )
+        entry = campaign.flow.entry_state()
+        changes |= {
+            "campaign": campaign,
+            "segment": None,
+            "state": entry,
+            "state_since": now,
+            "is_final": False,
+            "follow_up_at": None,
+            "follow_up_user": None,
+            "attempts": 0,
+            "last_attempt_at": None,
+            "waiting_since": now,
+            "correction": None,
+            **_set_by(actor),
+        }
+    elif segment is not None or campaign is None:
+        if segment is not None and segment.campaign_id != placement.campaign_id:
+            raise DomainError(_("The segment belongs to another campaign."), field="segment")
+        if segment is None and placement.segment_id is None:
+            raise DomainError(_("Choose a campaign or a segment to move to."), field="segment")
+        changes["segment"] = segment
+    else:
+        raise DomainError(_("The customer is already in that campaign."), field="campaign")
+    Placement.objects.filter(pk=customer_id).update(**changes)
+    placement = Placement.objects.select_related("campaign", "segment", "state").get(pk=customer_id)
+    audit(
+        actor,
+        "customer.move",
+        placement,
+        before=before,
+        after=_placement_snapshot(placement),
+        customer_id=customer_id,
+    )
+    return placement
+
+
+@transaction.atomic(durable=True)
+def follow_up_change(
+    actor: Actor,
+    *,
+    customer_id: int,
+    follow_up_at: dt.datetime,
+) -> Placement:
+    """D9: change when the customer is followed up; the responsible user stays."""
+    now = timezone.now()
+    placement = _locked_placement(customer_id)
+    _check_supervise(actor, placement, now)
+    if placement.is_final:
+        raise DomainError(_("A customer in a final state gets no follow-up."), field="follow_up_at")
+    if follow_up_at <= now:
+        raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
+    before = _placement_snapshot(placement)
+    Placement.objects.filter(pk=customer_id).update(
+        follow_up_at=follow_up_at, version=F("version") + 1
+    )
+    placement.refresh_from_db()
+    audit(
+        actor,
+        "followup.change",
+        placement,
+        before=before,
+        after=_placement_snapshot(placement),
+        customer_id=customer_id,
+    )
+    return placement
+
+
+@transaction.atomic(durable=True)
+def follow_up_reassign(actor: Actor, *, customer_id: int, responsible: User | None) -> Placement:
+    """D9: give the follow-up to another user (or make it shared) without changing its time."""
+    now = timezone.now()
+    placement = _locked_placement(customer_id)
+    _check_supervise(actor, placement, now)
+    if placement.follow_up_at is None:
+        raise DomainError(_("The customer has no follow-up to hand over."), field="follow_up_user")
+    if responsible is not None:
+        _check_may_be_responsible(responsible, placement.campaign)
+    before = _placement_snapshot(placement)
+    Placement.objects.filter(pk=customer_id).update(
+        follow_up_user=responsible, version=F("version") + 1
+    )
+    placement.refresh_from_db()
+    audit(
+        actor,
+        "followup.reassign",
+        placement,
+        before=before,
+        after=_placement_snapshot(placement),
+        customer_id=customer_id,
+    )
+    return placement
