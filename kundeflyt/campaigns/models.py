@@ -33,9 +33,7 @@ class Campaign(models.Model):
         default=PresentationMode.MANUAL,
     )
     # Visibility: who and when.
-    visible_to_all = models.BooleanField(
-        _("visible to all users of the data owner"), default=True
-    )
+    visible_to_all = models.BooleanField(_("visible to all users of the data owner"), default=True)
     users = models.ManyToManyField(
         "accounts.User", verbose_name=_("users"), blank=True, related_name="campaigns"
     )

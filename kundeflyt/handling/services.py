@@ -337,9 +337,12 @@ def customer_present_next(
     if segment is not None and segment.campaign_id != campaign.pk:
         raise DomainError(_("The segment belongs to another campaign."), field="segment")
     now = timezone.now()
+    # Asking for the next customer skips the current one, which goes back to the queue.
+    skipped = list(Placement.objects.filter(holder=user).values_list("pk", flat=True))
     _release_others(user)
     skip_locked = connection.features.has_select_for_update_skip_locked
     for queryset in _candidates(user, campaign, segment, now):
+        queryset = queryset.exclude(pk__in=skipped)
         if skip_locked:
             queryset = queryset.select_for_update(skip_locked=True, of=("self",))
         for _attempt in range(3):
