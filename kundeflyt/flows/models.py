@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.common.errors import DomainError
+
 
 class Flow(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
@@ -20,7 +22,12 @@ class Flow(models.Model):
 
     def entry_state(self) -> State:
         """Where a customer starts, and lands when moved into a campaign of this flow."""
-        return self.states.filter(kind=StateKind.AVAILABLE).order_by("position", "id")[0]
+        state = self.states.filter(kind=StateKind.AVAILABLE).order_by("position", "id").first()
+        if state is None:
+            raise DomainError(
+                _("The flow “%(flow)s” has no available state.") % {"flow": self}, field="flow"
+            )
+        return state
 
 
 class StateKind(models.TextChoices):
