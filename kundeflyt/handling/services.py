@@ -92,15 +92,18 @@ def _placement_snapshot(placement: Placement) -> dict[str, Any]:
 
 
 def _locked_placement(customer_id: int) -> Placement:
-    """The placement row, locked for the rest of the transaction."""
-    try:
-        return (
-            Placement.objects.select_for_update(of=("self",))
-            .select_related("campaign", "state", "customer", "holder", "segment")
-            .get(pk=customer_id)
-        )
-    except Placement.DoesNotExist:
-        raise NotFound(_("The customer is not in any campaign."), field="customer") from None
+    """The placement row, locked for the rest of the transaction.
+
+    The bare row is locked first and read with its relations after: PostgreSQL re-checks a
+    ``FOR UPDATE`` row that changed while it waited against the joined rows it had read
+    before, so a concurrent move (new campaign and state) made the row vanish and the caller
+    report "not in any campaign" instead of seeing the move."""
+    locked = Placement.objects.select_for_update().filter(pk=customer_id)
+    if not list(locked.values_list("pk", flat=True)):
+        raise NotFound(_("The customer is not in any campaign."), field="customer")
+    return Placement.objects.select_related(
+        "campaign", "state", "customer", "holder", "segment"
+    ).get(pk=customer_id)
 
 
 def _free_or_mine(user: User, now: dt.datetime) -> Q:
