@@ -63,24 +63,37 @@ class CRMFactory(factory.django.DjangoModelFactory):
 def simple_flow(name: str = "Test flow") -> Flow:
     """available --(no answer: attempt | call back: attempt+follow-up | sold | refused)-->"""
     flow = Flow.objects.create(name=name)
-    available = State.objects.create(flow=flow, key="available", name="Ledig", kind=StateKind.AVAILABLE)
+    available = State.objects.create(
+        flow=flow, key="available", name="Ledig", kind=StateKind.AVAILABLE
+    )
     offer = State.objects.create(
         flow=flow, key="offer", name="Tilbud sendt", kind=StateKind.FOLLOW_UP, position=1
     )
-    sold = State.objects.create(flow=flow, key="sold", name="Solgt", kind=StateKind.FINAL, position=2)
+    sold = State.objects.create(
+        flow=flow, key="sold", name="Solgt", kind=StateKind.FINAL, position=2
+    )
     refused = State.objects.create(
         flow=flow, key="refused", name="Ikke interessert", kind=StateKind.FINAL, position=3
     )
     no_answer = Outcome.objects.create(flow=flow, key="no_answer", name="Ikke svar")
     no_answer.from_states.set([available, offer])
     call_back = Outcome.objects.create(
-        flow=flow, key="call_back", name="Ring tilbake", follow_up="required",
-        follow_up_default_minutes=60, position=1,
+        flow=flow,
+        key="call_back",
+        name="Ring tilbake",
+        follow_up="required",
+        follow_up_default_minutes=60,
+        position=1,
     )
     call_back.from_states.set([available, offer])
     offer_sent = Outcome.objects.create(
-        flow=flow, key="offer_sent", name="Tilbud sendt", to_state=offer, follow_up="required",
-        products="offered", position=2,
+        flow=flow,
+        key="offer_sent",
+        name="Tilbud sendt",
+        to_state=offer,
+        follow_up="required",
+        products="offered",
+        position=2,
     )
     offer_sent.from_states.set([available])
     sale = Outcome.objects.create(
@@ -88,8 +101,12 @@ def simple_flow(name: str = "Test flow") -> Flow:
     )
     sale.from_states.set([available, offer])
     refuse = Outcome.objects.create(
-        flow=flow, key="refused", name="Ikke interessert", to_state=refused,
-        comment_required=True, position=4,
+        flow=flow,
+        key="refused",
+        name="Ikke interessert",
+        to_state=refused,
+        comment_required=True,
+        position=4,
     )
     refuse.from_states.set([available, offer])
     return flow

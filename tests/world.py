@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from dataclasses import dataclass
+
+import pytest
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm
@@ -31,8 +31,14 @@ class World:
     def outcome(self, key: str, campaign: Campaign | None = None) -> Outcome:
         return Outcome.objects.get(flow=(campaign or self.campaign).flow, key=key)
 
-    def customer(self, n: int | str, *, segment: Segment | None = None,
-                 campaign: Campaign | None = None, **kwargs: object) -> Customer:
+    def customer(
+        self,
+        n: int | str,
+        *,
+        segment: Segment | None = None,
+        campaign: Campaign | None = None,
+        **kwargs: object,
+    ) -> Customer:
         return customer_create(
             SETUP,
             crm=self.crm,
@@ -47,11 +53,13 @@ class World:
 @pytest.fixture
 def world(db: None) -> World:
     crm = CRMFactory(kind=CRM.Kind.B2B, name="Bedrift")
-    FieldDefinition.objects.create(crm=crm, key="org_number", label="Org.nr.",
-                                   type="org_number", unique=True)
+    FieldDefinition.objects.create(
+        crm=crm, key="org_number", label="Org.nr.", type="org_number", unique=True
+    )
     FieldDefinition.objects.create(crm=crm, key="employees", label="Ansatte", type="number")
-    FieldDefinition.objects.create(crm=crm, key="industry", label="Bransje", type="choice",
-                                   choices=["Bygg", "Handel", "IT"])
+    FieldDefinition.objects.create(
+        crm=crm, key="industry", label="Bransje", type="choice", choices=["Bygg", "Handel", "IT"]
+    )
     campaign = CampaignFactory(crm=crm, name="Strøm bedrift")
     hot = SegmentFactory(campaign=campaign, name="Varme", priority=1)
     cold = SegmentFactory(campaign=campaign, name="Kalde", priority=2)
@@ -59,8 +67,12 @@ def world(db: None) -> World:
     agent2 = UserFactory(username="agent2", first_name="Ola", last_name="Hansen")
     supervisor = UserFactory(
         username="supervisor",
-        perms=[Perm.CUSTOMER_HANDLING, Perm.EXTENDED_CUSTOMER_HANDLING,
-               Perm.CORRECT_REGISTRATIONS, Perm.REPORTING],
+        perms=[
+            Perm.CUSTOMER_HANDLING,
+            Perm.EXTENDED_CUSTOMER_HANDLING,
+            Perm.CORRECT_REGISTRATIONS,
+            Perm.REPORTING,
+        ],
     )
     crm.data_owner.users.add(agent, agent2, supervisor)
     return World(crm, campaign, hot, cold, agent, agent2, supervisor)

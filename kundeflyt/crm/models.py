@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.actors import ActorMixin
@@ -130,7 +131,7 @@ class Customer(models.Model):
     phone3 = models.CharField(_("phone 3"), max_length=20, blank=True, db_index=True)
     email = models.EmailField(_("e-mail"), blank=True)
     fields = models.JSONField(_("information fields"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("in the system since"), auto_now_add=True)
+    created_at = models.DateTimeField(_("in the system since"), default=timezone.now)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     is_blocked = models.BooleanField(
         _("blocked"), default=False, help_text=_("One of its numbers is on the block list.")
