@@ -13,7 +13,7 @@ from django.db.models.fields import Field
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.accounts.models import User
@@ -213,7 +213,7 @@ class CustomerAdmin(ReadOnlyAdmin):
     @admin.display(description=_("phone"))
     def phones(self, customer: Customer) -> SafeString:
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             '<span style="white-space: nowrap">{}</span>',
             ((phone,) for phone in customer.phones_display),
         )
