@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kundeflyt.common.actors import Process
@@ -44,3 +45,18 @@ def require(actor: User | Process, perm: Perm) -> None:
 def sees_everything(actor: User | Process) -> bool:
     """Administrators and processes see every data owner and campaign."""
     return isinstance(actor, Process) or actor.is_superuser or has_perm(actor, Perm.ADMINISTRATOR)
+
+
+def users_with_perm(perm: Perm) -> QuerySet[User]:
+    """Active users holding ``perm`` directly, through a group, or as superusers."""
+    from kundeflyt.accounts.models import User
+
+    grant = Q(
+        user_permissions__content_type__app_label="accounts", user_permissions__codename=perm.value
+    )
+    by_group = Q(
+        groups__permissions__content_type__app_label="accounts",
+        groups__permissions__codename=perm.value,
+    )
+    ids = User.objects.filter(grant | by_group | Q(is_superuser=True)).values("pk")
+    return User.objects.filter(is_active=True, pk__in=ids)

@@ -180,6 +180,11 @@ class ExtraField(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    @property
+    def extra_name(self) -> str:
+        """The name of its input in the outcome panel."""
+        return f"extra_{self.key}"
+
 
 class Product(models.Model):
     """An item of a campaign's product catalogue."""

@@ -1,0 +1,58 @@
+// Keyboard use of the customer screen: number keys pick outcomes, Ctrl+Enter saves,
+// Alt+N asks for the next customer, "/" goes to search, "?" shows the help.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  function helpDialog() { return document.getElementById("keyboard-help"); }
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-help-open]");
+    if (opener && helpDialog()) { helpDialog().showModal(); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var form = document.getElementById("outcome-form");
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form) {
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
+    if (event.altKey && (event.key === "n" || event.key === "N" || event.code === "KeyN")) {
+      var next = document.querySelector("[data-key=next]");
+      if (next) { event.preventDefault(); next.click(); }
+      return;
+    }
+    if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.key === "?" && helpDialog()) {
+      event.preventDefault();
+      helpDialog().showModal();
+      return;
+    }
+    if (event.key === "/") {
+      var search = document.querySelector("[data-search]");
+      if (search) { event.preventDefault(); search.focus(); }
+      return;
+    }
+    if (/^[1-9]$/.test(event.key) && form) {
+      var radio = form.querySelector('input[name=outcome][data-number="' + event.key + '"]');
+      if (radio) {
+        event.preventDefault();
+        radio.checked = true;
+        radio.focus();
+        radio.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    }
+  });
+
+  // After the outcome's own fields arrive, put the cursor in the first of them.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "outcome-fields") {
+      var first = event.detail.target.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) { first.focus(); }
+    }
+  });
+})();
