@@ -117,7 +117,9 @@ PHONE_DEFAULT_REGION = "NO"
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # serve from the apps too, so no collectstatic step is needed
 STATICFILES_DIRS = [BASE_DIR / "kundeflyt" / "static"]
 
 # --- Kundeflyt ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ checks under the lock. No I/O happens inside a locked block.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -332,16 +333,17 @@ def _candidates(
 
 @transaction.atomic(durable=True)
 def customer_present_next(
-    user: User, *, campaign: Campaign, segment: Segment | None = None
+    user: User, *, campaign: Campaign, segment: Segment | None = None, skip: Sequence[int] = ()
 ) -> Selection | None:
     """Give the user the next customer of the campaign (or segment), or None when nobody is
-    waiting. Every customer goes to exactly one user however many ask at once."""
+    waiting. Every customer goes to exactly one user however many ask at once. The current
+    customer and those in ``skip`` (the one just saved) are not presented again at once."""
     check_may_work(user, campaign)
     if segment is not None and segment.campaign_id != campaign.pk:
         raise DomainError(_("The segment belongs to another campaign."), field="segment")
     now = timezone.now()
     # Asking for the next customer skips the current one, which goes back to the queue.
-    skipped = list(Placement.objects.filter(holder=user).values_list("pk", flat=True))
+    skipped = [*skip, *Placement.objects.filter(holder=user).values_list("pk", flat=True)]
     _release_others(user)
     skip_locked = connection.features.has_select_for_update_skip_locked
     for queryset in _candidates(user, campaign, segment, now):

@@ -92,10 +92,12 @@ def work_start(request: HttpRequest) -> HttpResponseBase:
 
 
 def _present_next(
-    request: HttpRequest, campaign: Campaign, segment: Segment | None
+    request: HttpRequest, campaign: Campaign, segment: Segment | None, skip: tuple[int, ...] = ()
 ) -> HttpResponseBase:
     try:
-        selection = customer_present_next(_user(request), campaign=campaign, segment=segment)
+        selection = customer_present_next(
+            _user(request), campaign=campaign, segment=segment, skip=skip
+        )
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("handling:my_work")
@@ -113,6 +115,10 @@ def _present_next(
 @require_POST
 def work_next(request: HttpRequest) -> HttpResponseBase:
     """Next customer from the list being worked; without a list, back to My work."""
+    return _next_from_list(request)
+
+
+def _next_from_list(request: HttpRequest, skip: tuple[int, ...] = ()) -> HttpResponseBase:
     working = _working(request)
     if working is None:
         selection_stop(_user(request))
@@ -121,7 +127,7 @@ def work_next(request: HttpRequest) -> HttpResponseBase:
     segment = (
         Segment.objects.filter(pk=working[1], campaign=campaign).first() if working[1] else None
     )
-    return _present_next(request, campaign, segment)
+    return _present_next(request, campaign, segment, skip)
 
 
 @login_required
@@ -247,7 +253,7 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
         return render(request, "handling/screen.html", context, status=400)
     messages.success(request, _("Saved: %(customer)s.") % {"customer": placement.customer})
     if then == AfterSave.NEXT_FROM_LIST:
-        return work_next(request)
+        return _next_from_list(request, skip=(customer_id,))
     if then == AfterSave.MY_WORK:
         return redirect("handling:my_work")
     return redirect("handling:screen")

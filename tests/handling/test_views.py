@@ -1,0 +1,220 @@
+"""The agent's pages over HTTP: My work, start working, the customer screen, saving, the card."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from kundeflyt.campaigns.models import PresentationMode, Product
+from kundeflyt.handling.models import Event, Placement
+from kundeflyt.handling.services import customer_select
+from tests.world import World
+
+
+@pytest.fixture
+def agent_client(client: Client, world: World) -> Client:
+    client.force_login(world.agent)
+    return client
+
+
+def start(client: Client, world: World) -> None:
+    response = client.post(reverse("handling:work_start"), {"campaign": world.campaign.pk})
+    assert response.status_code == 302 and response["Location"] == reverse("handling:screen")
+
+
+def test_my_work_lists_campaigns_and_personal_follow_ups(
+    agent_client: Client, world: World
+) -> None:
+    customer = world.customer(1)
+    Placement.objects.filter(pk=customer.pk).update(
+        follow_up_at=timezone.now() - dt.timedelta(minutes=5), follow_up_user=world.agent
+    )
+    page = agent_client.get(reverse("handling:my_work")).content.decode()
+    assert "Strøm bedrift" in page and "Kunde 1" in page
+    assert "1 overdue" in page
+
+
+def test_working_a_list_registers_and_moves_on_to_the_next_customer(
+    agent_client: Client, world: World
+) -> None:
+    first = world.customer(1, segment=world.hot)
+    second = world.customer(2, segment=world.cold)
+    start(agent_client, world)
+    screen = agent_client.get(reverse("handling:screen")).content.decode()
+    assert "Kunde 1" in screen and "Ikke svar" in screen
+
+    token = Placement.objects.get(pk=first.pk).lease_token
+    response = agent_client.post(
+        reverse("handling:outcome_save"),
+        {
+            "customer": first.pk,
+            "token": token,
+            "outcome": world.outcome("no_answer").pk,
+            "then": "list",
+        },
+    )
+
+    assert response.status_code == 302 and response["Location"] == reverse("handling:screen")
+    assert Event.objects.get().customer_id == first.pk
+    assert Placement.objects.get(pk=second.pk).holder == world.agent
+    assert Placement.objects.get(pk=first.pk).holder is None
+
+
+def test_a_refused_registration_shows_the_reason_and_saves_nothing(
+    agent_client: Client, world: World
+) -> None:
+    customer = world.customer(1)
+    Product.objects.create(campaign=world.campaign, name="Fastpris", price=Decimal("10"))
+    start(agent_client, world)
+    token = Placement.objects.get(pk=customer.pk).lease_token
+
+    response = agent_client.post(
+        reverse("handling:outcome_save"),
+        {
+            "customer": customer.pk,
+            "token": token,
+            "outcome": world.outcome("sold").pk,
+            "then": "list",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Add at least one product." in response.content.decode()
+    assert not Event.objects.exists()
+
+
+def test_a_personal_follow_up_is_set_from_the_screen(agent_client: Client, world: World) -> None:
+    customer = world.customer(1)
+    start(agent_client, world)
+    token = Placement.objects.get(pk=customer.pk).lease_token
+    when = timezone.localtime() + dt.timedelta(days=1)
+
+    agent_client.post(
+        reverse("handling:outcome_save"),
+        {
+            "customer": customer.pk,
+            "token": token,
+            "outcome": world.outcome("call_back").pk,
+            "follow_up_at": when.strftime("%Y-%m-%dT%H:%M"),
+            "follow_up_user": world.agent2.pk,
+            "then": "my_work",
+        },
+    )
+
+    placement = Placement.objects.get(pk=customer.pk)
+    assert placement.follow_up_user == world.agent2
+    assert placement.follow_up_at == when.replace(second=0, microsecond=0)
+
+
+def test_card_fields_are_edited_in_place_with_validation(
+    agent_client: Client, world: World
+) -> None:
+    customer = world.customer(1)
+    customer_select(world.agent, customer_id=customer.pk)
+    url = reverse("handling:card_field", args=["employees"])
+
+    bad = agent_client.post(url, {"value": "mange"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422 and "is not a number" in bad.content.decode()
+    customer.refresh_from_db()
+    assert customer.fields["employees"] is None
+
+    good = agent_client.post(url, {"value": "25"}, HTTP_HX_REQUEST="true")
+    assert good.status_code == 200 and "25" in good.content.decode()
+    customer.refresh_from_db()
+    assert customer.fields["employees"] == 25
+
+
+def test_predictive_campaigns_refuse_manual_taking(agent_client: Client, world: World) -> None:
+    world.campaign.presentation_mode = PresentationMode.PREDICTIVE
+    world.campaign.save()
+    customer = world.customer(1)
+    response = agent_client.post(reverse("handling:customer_take", args=[customer.pk]), follow=True)
+    assert "cannot be taken by hand" in response.content.decode()
+    assert Placement.objects.get(pk=customer.pk).holder is None
+
+
+def test_a_lost_lease_is_reported_by_the_renewal(agent_client: Client, world: World) -> None:
+    customer = world.customer(1)
+    selection = customer_select(world.agent, customer_id=customer.pk)
+    url = reverse("handling:screen_renew")
+    ok = agent_client.post(url, {"customer": customer.pk, "token": selection.token})
+    assert ok.status_code == 204
+    Placement.objects.filter(pk=customer.pk).update(
+        lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    customer_select(world.agent2, customer_id=customer.pk)
+    lost = agent_client.post(url, {"customer": customer.pk, "token": selection.token})
+    assert "no longer have this customer open" in lost.content.decode()
+
+
+def _history(world: World, customer_id: int, n: int) -> None:
+    """Backdated events straight into the table: only the number of rows matters here."""
+    outcome = world.outcome("no_answer")
+    state = world.campaign.flow.entry_state()
+    now = timezone.now()
+    Event.objects.bulk_create(
+        Event(
+            customer_id=customer_id,
+            campaign=world.campaign,
+            outcome=outcome,
+            from_state=state,
+            to_state=state,
+            actor_user=world.agent2,
+            registered_at=now - dt.timedelta(minutes=i),
+            counts_for_user=world.agent2,
+            counts_at=now - dt.timedelta(minutes=i),
+            comment=f"Forsøk {i}",
+        )
+        for i in range(n)
+    )
+
+
+def _queries_for_screen(client: Client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("handling:screen"))
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_the_customer_screen_costs_the_same_queries_for_3_or_3000_events(
+    agent_client: Client, world: World
+) -> None:
+    few = world.customer(1)
+    many = world.customer(2)
+    _history(world, few.pk, 3)
+    _history(world, many.pk, 3000)
+
+    customer_select(world.agent, customer_id=few.pk)
+    with_few = _queries_for_screen(agent_client)
+    customer_select(world.agent, customer_id=many.pk)
+    with_many = _queries_for_screen(agent_client)
+
+    assert with_few == with_many
+    assert with_many <= 25
+
+
+def test_my_work_costs_the_same_queries_for_few_or_many_follow_ups(
+    agent_client: Client, world: World
+) -> None:
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert agent_client.get(reverse("handling:my_work")).status_code == 200
+        return len(captured)
+
+    for n in range(3):
+        c = world.customer(f"a{n}")
+        _history(world, c.pk, 3)
+    Placement.objects.update(follow_up_at=timezone.now(), follow_up_user=world.agent)
+    few = count()
+    for n in range(60):
+        c = world.customer(f"b{n}")
+        _history(world, c.pk, 50)
+    Placement.objects.update(follow_up_at=timezone.now(), follow_up_user=world.agent)
+    assert count() == few
