@@ -93,8 +93,7 @@ class FieldDefinition(models.Model):
         _("lookup services"),
         default=list,
         blank=True,
-        help_text=_("Keys of lookup services: %(keys)s")
-        % {"keys": ", ".join(LookupService.values)},
+        help_text=_("Which lookup services the field can be searched in."),
     )
     position = models.PositiveIntegerField(_("position"), default=0)
 
