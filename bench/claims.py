@@ -1,0 +1,434 @@
+"""Next-customer claims per second: ``customer_present_next`` against the bare SQL (pgbench).
+
+    .venv/bin/python bench/claims.py [--workers 32] [--customers 20000] [--seconds 10]
+
+Creates its own PostgreSQL database (kundeflyt_bench_<pid>) on the server of
+``--database-url``, migrates it, seeds one campaign, measures, prints one table and drops the
+database again, also when something fails. See bench/README.md for how to read the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+if TYPE_CHECKING:
+    from kundeflyt.accounts.models import User
+    from kundeflyt.campaigns.models import Campaign
+
+ROOT = Path(__file__).resolve().parent.parent
+CLAIM_SQL = Path(__file__).resolve().parent / "claim.sql"
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class Figure:
+    """One measured run: how many claims in how long, and how long each took."""
+
+    label: str
+    claims: int
+    seconds: float
+    mean_ms: float
+    p95_ms: float | None = None
+    empty: int = 0
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.claims / self.seconds if self.seconds else 0.0
+
+
+# --- The database of the run ---------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def admin_connection(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(server_url, autocommit=True)
+
+
+def create_database(server_url: str, name: str) -> None:
+    with admin_connection(server_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with admin_connection(server_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(database_url: str) -> None:
+    """Point the settings at the run's database before Django reads them."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kundeflyt.settings"
+    os.environ["DEBUG"] = "0"  # no query log: it would grow with every claim
+    os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+# --- Seeding -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    campaign: Campaign
+    workers: list[User]
+    customers: int
+
+
+def seed(*, customers: int, workers: int) -> Seeded:
+    """One data owner, CRM and campaign (the shipped flow), ``workers`` agents granted the data
+    owner, and ``customers`` available customers: a third in each of two segments, the rest
+    unsegmented, waiting one second apart."""
+    from django.contrib.auth.models import Permission
+    from django.db import transaction
+    from django.utils import timezone
+
+    from kundeflyt.accounts.models import User
+    from kundeflyt.accounts.permissions import Perm
+    from kundeflyt.campaigns.models import Campaign, Segment
+    from kundeflyt.common.actors import Process
+    from kundeflyt.crm.models import CRM, Customer, DataOwner
+    from kundeflyt.flows.services import standard_flow
+    from kundeflyt.handling.models import Placement
+
+    process = Process("bench")
+    with transaction.atomic():
+        owner = DataOwner.objects.create(name="Benk AS", purpose="Måling")
+        crm = CRM.objects.create(data_owner=owner, kind=CRM.Kind.B2C, name="Privat")
+        campaign = Campaign.objects.create(crm=crm, name="Benk", flow=standard_flow(process))
+        segments: list[Segment | None] = [
+            Segment.objects.create(campaign=campaign, name="Varme", priority=1),
+            Segment.objects.create(campaign=campaign, name="Kalde", priority=2),
+            None,
+        ]
+        handling = Permission.objects.get(
+            content_type__app_label="accounts", codename=Perm.CUSTOMER_HANDLING.value
+        )
+        agents = []
+        for n in range(workers):
+            agent = User(username=f"bench{n:03}", first_name="Agent", last_name=str(n))
+            agent.set_unusable_password()
+            agent.save()
+            agent.user_permissions.add(handling)
+            agents.append(agent)
+        owner.users.add(*agents)
+
+        entry = campaign.flow.entry_state()
+        now = timezone.now()
+        rows = Customer.objects.bulk_create(
+            (
+                Customer(crm=crm, customer_id=f"B{n:07}", name=f"Kunde {n}", source="import")
+                for n in range(customers)
+            ),
+            batch_size=5000,
+        )
+        Placement.objects.bulk_create(
+            (
+                Placement(
+                    customer=row,
+                    campaign=campaign,
+                    segment=segments[n % 3],
+                    state=entry,
+                    state_since=now,
+                    waiting_since=now - dt.timedelta(seconds=customers - n),
+                    set_by_process=process.name,
+                )
+                for n, row in enumerate(rows)
+            ),
+            batch_size=5000,
+        )
+    vacuum()
+    return Seeded(campaign, agents, customers)
+
+
+def vacuum() -> None:
+    """Start each measurement from tidy tables and fresh statistics."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("handling_placement", "crm_customer", "common_auditentry"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def release_all() -> None:
+    from kundeflyt.handling.models import Placement
+
+    Placement.objects.filter(holder__isnull=False).update(
+        holder=None, selected_at=None, lease_expires_at=None
+    )
+
+
+# --- customer_present_next through Django ------------------------------------------------
+
+
+def measure_django(seeded: Seeded, seconds: float) -> Figure:
+    """Every worker thread (its own connection) asks for the next customer again and again;
+    each ask lets go of the customer it had and claims another."""
+    from django.db import connection
+
+    from kundeflyt.handling.services import customer_present_next
+
+    workers = seeded.workers
+    barrier = threading.Barrier(len(workers) + 1)
+    stop = threading.Event()
+    latencies: list[list[float]] = [[] for _ in workers]
+    empty = [0] * len(workers)
+    errors: list[BaseException] = []
+
+    def work(index: int, agent: User) -> None:
+        try:
+            connection.ensure_connection()
+            customer_present_next(agent, campaign=seeded.campaign)  # warm: permissions cached
+            barrier.wait()
+            while not stop.is_set():
+                started = time.perf_counter()
+                selection = customer_present_next(agent, campaign=seeded.campaign)
+                latencies[index].append(time.perf_counter() - started)
+                if selection is None:
+                    empty[index] += 1
+        except BaseException as error:
+            errors.append(error)
+            stop.set()
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=work, args=(i, agent), daemon=True)
+        for i, agent in enumerate(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.monotonic()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    if errors:
+        raise RuntimeError(f"a worker failed: {errors[0]!r}") from errors[0]
+
+    every = sorted(t for mine in latencies for t in mine)
+    claims = len(every) - sum(empty)
+    return Figure(
+        label="customer_present_next (Django)",
+        claims=claims,
+        seconds=elapsed,
+        mean_ms=statistics.fmean(every) * 1000 if every else 0.0,
+        p95_ms=every[int(len(every) * 0.95)] * 1000 if every else None,
+        empty=sum(empty),
+    )
+
+
+def check_holds() -> int:
+    """Rule 1 after the run: nobody holds more than one customer. Returns how many are held."""
+    from django.db.models import Count
+
+    from kundeflyt.handling.models import Placement
+
+    held = Placement.objects.filter(holder__isnull=False)
+    doubles = held.values("holder").annotate(n=Count("pk")).filter(n__gt=1)
+    if doubles.exists():
+        raise RuntimeError(f"users holding more than one customer: {list(doubles)}")
+    return held.count()
+
+
+# --- The bare claim through pgbench --------------------------------------------------------
+
+
+def measure_pgbench(
+    seeded: Seeded, database_url: str, *, seconds: float, jobs: int
+) -> tuple[Figure, str]:
+    pgbench = shutil.which("pgbench")
+    if pgbench is None:
+        raise RuntimeError("pgbench is not installed (Debian: apt-get install postgresql-client)")
+    first_user = min(agent.pk for agent in seeded.workers)
+    if sorted(agent.pk for agent in seeded.workers) != list(
+        range(first_user, first_user + len(seeded.workers))
+    ):
+        raise RuntimeError("the bench users' ids are not consecutive; claim.sql relies on it")
+    url = urlsplit(database_url)
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    with tempfile.TemporaryDirectory(prefix="kundeflyt_bench_") as logs:
+        command = [
+            pgbench,
+            "--no-vacuum",
+            f"--client={len(seeded.workers)}",
+            f"--jobs={min(jobs, len(seeded.workers))}",
+            f"--time={max(1, round(seconds))}",
+            f"--file={CLAIM_SQL}",
+            f"--define=first_user={first_user}",
+            f"--define=campaign={seeded.campaign.pk}",
+            "--log",  # one line per transaction, for the 95th percentile
+            f"--log-prefix={Path(logs) / 'claims'}",
+            f"--host={url.hostname or '127.0.0.1'}",
+            f"--port={url.port or 5432}",
+            f"--username={url.username or 'postgres'}",
+            url.path.lstrip("/"),
+        ]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, check=False, cwd=logs
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pgbench failed ({done.returncode}):\n{done.stderr}{done.stdout}")
+        # Each line: client, transaction number, latency in µs, script, epoch s, epoch µs.
+        latencies = sorted(
+            int(line.split()[2])
+            for log in Path(logs).glob("claims*")
+            for line in log.read_text().splitlines()
+            if line.strip()
+        )
+    output = done.stdout
+
+    def number(pattern: str) -> float:
+        found = re.search(pattern, output)
+        if found is None:
+            raise RuntimeError(f"pgbench printed no {pattern!r}:\n{output}")
+        return float(found.group(1))
+
+    processed = int(number(r"number of transactions actually processed: (\d+)"))
+    failed_match = re.search(r"number of failed transactions: (\d+)", output)
+    tps = number(r"tps = ([\d.]+) \(without initial connection time\)")
+    figure = Figure(
+        label="bare claim SQL (pgbench)",
+        claims=processed,
+        seconds=processed / tps if tps else float(seconds),
+        mean_ms=number(r"latency average = ([\d.]+) ms"),
+        p95_ms=latencies[int(len(latencies) * 0.95)] / 1000 if latencies else None,
+        failed=int(failed_match.group(1)) if failed_match else 0,
+    )
+    return figure, output
+
+
+# --- Report --------------------------------------------------------------------------------
+
+
+def server_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        row = cursor.fetchone()
+    return str(row[0]) if row else "?"
+
+
+def report(args: argparse.Namespace, figures: list[Figure], notes: list[str]) -> str:
+    django_figure, sql_figure = figures
+    lines = [
+        f"Next-customer claims: {args.workers} concurrent workers, {args.customers:,} customers "
+        f"in one campaign, {args.seconds:g} s each",
+        f"PostgreSQL {server_version()}, Python {platform.python_version()}, {os.cpu_count()} CPUs",
+        "",
+        f"{'':34}{'claims':>9}{'seconds':>9}{'claims/s':>10}{'mean ms':>9}{'p95 ms':>8}",
+    ]
+    for figure in figures:
+        p95 = f"{figure.p95_ms:8.1f}" if figure.p95_ms is not None else f"{'–':>8}"
+        lines.append(
+            f"{figure.label:34}{figure.claims:9,}{figure.seconds:9.1f}"
+            f"{figure.per_second:10,.0f}{figure.mean_ms:9.1f}{p95}"
+        )
+    ratio = sql_figure.per_second / django_figure.per_second if django_figure.per_second else 0
+    lines += [
+        "",
+        f"ratio bare SQL ÷ Django: {ratio:.1f}× "
+        f"(Django reaches {100 / ratio if ratio else 0:.0f} % of the bare claim)",
+        *notes,
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=32, help="concurrent agents (32)")
+    parser.add_argument("--customers", type=int, default=20_000, help="customers (20000)")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each run (10)")
+    parser.add_argument("--jobs", type=int, default=2, help="pgbench threads (2)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
+        help="the PostgreSQL server, with a database to connect to for CREATE/DROP DATABASE "
+        f"(default $BENCH_DATABASE_URL or {DEFAULT_SERVER})",
+    )
+    parser.add_argument("--verbose", action="store_true", help="print pgbench's own output too")
+    args = parser.parse_args(argv)
+    if args.workers < 1 or args.customers < args.workers or args.seconds <= 0:
+        parser.error("need at least one worker, as many customers as workers, and some seconds")
+
+    name = f"kundeflyt_bench_{os.getpid()}"
+    database_url = with_database(args.database_url, name)
+    create_database(args.database_url, name)
+    try:
+        setup_django(database_url)
+        from django.core.management import call_command
+        from django.db import connections
+
+        started = time.monotonic()
+        call_command("migrate", verbosity=0, interactive=False)
+        migrated = time.monotonic() - started
+        started = time.monotonic()
+        seeded = seed(customers=args.customers, workers=args.workers)
+        seeded_in = time.monotonic() - started
+        print(
+            f"database {name}: migrated in {migrated:.1f} s, seeded {args.customers:,} "
+            f"customers and {args.workers} agents in {seeded_in:.1f} s",
+            flush=True,
+        )
+
+        django_figure = measure_django(seeded, args.seconds)
+        held_django = check_holds()
+        release_all()
+        vacuum()
+        sql_figure, pgbench_output = measure_pgbench(
+            seeded, database_url, seconds=args.seconds, jobs=args.jobs
+        )
+        held_sql = check_holds()
+        if args.verbose:
+            print(pgbench_output)
+        notes = [
+            f"held at the end, one each at most: {held_django} (Django), {held_sql} (SQL)",
+        ]
+        if django_figure.empty:
+            notes.append(f"Django asks that found nobody waiting: {django_figure.empty}")
+        if sql_figure.failed:
+            notes.append(f"pgbench transactions that failed: {sql_figure.failed}")
+        print()
+        print(report(args, [django_figure, sql_figure], notes))
+        connections.close_all()
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        drop_database(args.database_url, name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
