@@ -35,7 +35,7 @@ typecheck: install
 pytest: install messages
 	FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py check
 	FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py makemigrations --check --dry-run
-	FAST_PASSWORD_HASHER=1 $(BIN)/pytest $(PYTEST_ARGS)
+	CONN_MAX_AGE=0 FAST_PASSWORD_HASHER=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -108,6 +108,11 @@ class Placement(models.Model):
                 condition=Q(follow_up_at__isnull=True, is_final=False),
                 name="placement_queue",
             ),
+            models.Index(
+                fields=["segment", "waiting_since"],
+                condition=Q(follow_up_at__isnull=True, is_final=False),
+                name="placement_segment_queue",
+            ),
             models.Index(fields=["follow_up_user", "follow_up_at"], name="placement_my_followups"),
         ]
 

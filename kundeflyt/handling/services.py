@@ -121,11 +121,25 @@ def _held_by_other(placement: Placement, user: User | None, now: dt.datetime) ->
 
 
 def _release_others(user: User, *, keep: int | None = None) -> None:
-    """Rule 1: taking a customer drops whatever the user held before."""
+    """Rule 1: taking a customer drops whatever the user held before (audited as a release)."""
     mine = Placement.objects.filter(holder=user)
     if keep is not None:
         mine = mine.exclude(pk=keep)
-    mine.update(holder=None, selected_at=None, lease_expires_at=None)
+    released = list(mine.values_list("pk", flat=True))
+    if not released:
+        return
+    Placement.objects.filter(pk__in=released, holder=user).update(
+        holder=None, selected_at=None, lease_expires_at=None
+    )
+    for pk in released:
+        audit(
+            user,
+            "customer.release",
+            Placement(pk=pk),
+            before={"holder": user.pk},
+            after={"holder": None},
+            customer_id=pk,
+        )
 
 
 def _claim(user: User, placement_id: int, now: dt.datetime, extra: Q | None = None) -> int:
@@ -286,15 +300,6 @@ def customer_release(actor: Actor, *, customer_id: int) -> None:
 @transaction.atomic(durable=True)
 def selection_stop(user: User) -> None:
     """*Stop working*: drop the user's current customer, if any."""
-    for placement in Placement.objects.filter(holder=user):
-        audit(
-            user,
-            "customer.release",
-            placement,
-            before={"holder": user.pk},
-            after={"holder": None},
-            customer_id=placement.pk,
-        )
     _release_others(user)
 
 
@@ -315,19 +320,26 @@ def _candidates(
     )
     if segment is not None:
         base = base.filter(segment=segment)
-    by_priority = F("segment__priority").asc(nulls_last=True)
     available = base.filter(follow_up_at__isnull=True, state__kind=StateKind.AVAILABLE)
     if campaign.max_attempts:
         available = available.filter(attempts__lt=campaign.max_attempts)
     if campaign.min_minutes_between_attempts:
         gap = now - dt.timedelta(minutes=campaign.min_minutes_between_attempts)
         available = available.filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=gap))
+    # One query per segment in priority order, so that each is answered from the
+    # (segment, waiting_since) index instead of sorting the whole campaign; unsegmented last.
+    segments = (
+        [segment] if segment is not None else list(campaign.segments.order_by("priority", "pk"))
+    )
+    queues = [available.filter(segment=s).order_by("waiting_since", "pk") for s in segments]
+    if segment is None:
+        queues.append(available.filter(segment__isnull=True).order_by("waiting_since", "pk"))
     return [
         base.filter(follow_up_user=user, follow_up_at__lte=now).order_by("follow_up_at", "pk"),
         base.filter(follow_up_user__isnull=True, follow_up_at__lte=now).order_by(
-            by_priority, "follow_up_at", "pk"
+            F("segment__priority").asc(nulls_last=True), "follow_up_at", "pk"
         ),
-        available.order_by(by_priority, "waiting_since", "pk"),
+        *queues,
     ]
 
 
