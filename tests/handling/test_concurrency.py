@@ -523,14 +523,21 @@ def test_one_user_taking_two_customers_from_two_threads_ends_with_at_most_one(
 
 @pytest.fixture(autouse=True)
 def _no_connection_left_open(transactional_db: None) -> Iterator[None]:
-    """Threads must close their connections, or the test database cannot be dropped."""
+    """Threads must close their connections, or the test database cannot be dropped.
+
+    Only connections opened during the test count: the live server of the browser tests keeps
+    its own for the whole session."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (started,) = cursor.fetchone()
     yield
     others = -1
     for _wait in range(50):  # a backend leaves pg_stat_activity shortly after its client
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"
+                "AND pid <> pg_backend_pid() AND backend_start >= %s",
+                [started],
             )
             (others,) = cursor.fetchone()
         if others == 0:
