@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import os
 import random
 import re
 import unicodedata
@@ -57,7 +58,7 @@ from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
 
 DATA_OWNER_NAME = "Nordlys Energi AS"
 PASSWORD = "demo1234"  # The demo logins are printed on every run; never use them in production.
-ADMIN_URL = "http://127.0.0.1:8000/admin/"
+SITE_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
 HISTORY_DAYS = 90
 
 OSLO = ZoneInfo(settings.TIME_ZONE)

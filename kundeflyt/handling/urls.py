@@ -14,6 +14,7 @@ urlpatterns = [
     path("screen/outcome-fields/", views.outcome_fields, name="outcome_fields"),
     path("screen/save/", views.outcome_save, name="outcome_save"),
     path("screen/card/<slug:key>/", views.card_field, name="card_field"),
+    path("search/", views.search, name="search"),
     path("customers/<int:customer_id>/take/", views.customer_take, name="customer_take"),
     path(
         "campaigns/<int:campaign_id>/customers/",

@@ -344,3 +344,23 @@ def campaign_customers(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "now": timezone.now(),
         },
     )
+
+
+@login_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """Find customers by phone (any format), customer id, name or e-mail, among those the
+    user may see."""
+    user = _user(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    query = request.GET.get("q", "").strip()
+    results = []
+    if query:
+        results = list(
+            selectors.customers_matching(user, query)
+            .select_related(
+                "crm__data_owner", "placement__campaign", "placement__segment", "placement__state"
+            )
+            .order_by("name", "pk")[:100]
+        )
+    return render(request, "handling/search.html", {"q": query, "results": results})

@@ -29,7 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Imported here: the demo needs Faker, which only the development install brings.
-        from kundeflyt.demo import ADMIN_URL, DATA_OWNER_NAME, demo_build
+        from kundeflyt.demo import DATA_OWNER_NAME, SITE_URL, demo_build
 
         if options["customers"] < 0:
             raise CommandError("--customers must be 0 or more.")
@@ -47,7 +47,10 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"The demo data is already there ({DATA_OWNER_NAME}).")
-        self.stdout.write(f"\nOpen {ADMIN_URL} and log in as one of the demo users:\n")
+        self.stdout.write(
+            f"\nOpen {SITE_URL} and log in as one of the demo users "
+            f"(the administration is at {SITE_URL}admin/):\n"
+        )
         width = max(len("username"), *(len(login.username) for login in summary.logins))
         self.stdout.write(f"  {'username':<{width}}  {'password':<8}  role")
         for login in summary.logins:
