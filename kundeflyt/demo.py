@@ -55,6 +55,7 @@ from kundeflyt.crm.services import customer_snapshot
 from kundeflyt.flows.models import Flow, FollowUpRule, Outcome, ProductRule, State
 from kundeflyt.flows.services import standard_flow
 from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
+from kundeflyt.reports.rollup import rollup_rebuild
 
 DATA_OWNER_NAME = "Nordlys Energi AS"
 PASSWORD = "demo1234"  # The demo logins are printed on every run; never use them in production.
@@ -361,6 +362,7 @@ class _Builder:
         b2b_count = round(customers * 0.6)
         self._customers(b2b, business, flow_map, b2b_count, self._business_customer)
         self._customers(b2c, private, flow_map, customers - b2b_count, self._private_customer)
+        rollup_rebuild()  # the events above were written with bulk_create, outside the rollup
         self.summary.personal_follow_ups_due = Placement.objects.filter(
             campaign__crm__data_owner=owner,
             follow_up_user__isnull=False,

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "kundeflyt.flows",
     "kundeflyt.campaigns",
     "kundeflyt.handling",
+    "kundeflyt.reports",
 ]
 
 MIDDLEWARE = [

@@ -33,6 +33,7 @@ from kundeflyt.common.fields import clean_field_value
 from kundeflyt.crm.models import Customer
 from kundeflyt.flows.models import FollowUpRule, Outcome, ProductRule, StateKind
 from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
+from kundeflyt.reports.rollup import rollup_event
 
 Actor = User | Process
 
@@ -608,6 +609,7 @@ def outcome_register(
             place=meeting.place,
             with_whom=meeting.with_whom,
         )
+    rollup_event(event, +1)
 
     changes: dict[str, Any] = {
         "follow_up_at": follow_up_at,
