@@ -31,6 +31,13 @@ def parse_int(raw: str | None, *, field: str, required: bool = False) -> int | N
         ) from None
 
 
+def parse_id(raw: str | None, *, field: str) -> int:
+    """A required id from a form: refused naming ``field`` when missing or not a number."""
+    value = parse_int(raw, field=field, required=True)
+    assert value is not None
+    return value
+
+
 def parse_local_datetime(raw: str | None, *, field: str) -> dt.datetime | None:
     """A ``datetime-local`` value in the user's time zone."""
     if not raw:

@@ -27,6 +27,7 @@ from kundeflyt.campaigns.selectors import (
 )
 from kundeflyt.common.actors import Process
 from kundeflyt.common.errors import NotFound
+from kundeflyt.common.models import AuditEntry
 from kundeflyt.common.phones import display_phone, phone_search_variants
 from kundeflyt.crm.models import Customer, FieldDefinition
 from kundeflyt.flows.models import Outcome
@@ -396,3 +397,115 @@ def customers_matching(actor: User | Process, query: str) -> QuerySet[Customer]:
     if phone:
         match |= Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)
     return customers_visible_to(actor).filter(match)
+
+
+# --- Customer details (D1–D16) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    customer: Customer
+    placement: Placement | None
+    holder: User | None
+    events: list[Event]
+    event_count: int
+    pending: dict[int, CorrectionRequest]
+    products: list[ProductLine]
+    meetings: list[Meeting]
+    audit_entries: list[AuditEntry]
+    card: list[CardField]
+    move_campaigns: list[Campaign]
+    segments: list[Segment]
+    colleagues: list[User]
+    flow_outcomes: list[Outcome]
+
+
+DETAILS_EVENTS_SHOWN = 200
+
+
+def customer_details(user: User, customer_id: int, *, all_events: bool = False) -> CustomerDetails:
+    """Everything customer details show, for a customer the user may see; a fixed number of
+    queries whatever the length of the history."""
+    customer = (
+        customers_visible_to(user).select_related("crm__data_owner").filter(pk=customer_id).first()
+    )
+    if customer is None:
+        raise NotFound(_("No such customer."), field="customer")
+    placement = (
+        Placement.objects.select_related(
+            "campaign__crm__data_owner",
+            "campaign__flow",
+            "segment",
+            "state",
+            "set_by_user",
+            "follow_up_user",
+            "holder",
+            "correction__to_user",
+        )
+        .filter(pk=customer_id)
+        .first()
+    )
+    now = timezone.now()
+    holder = (
+        placement.holder
+        if placement and placement.lease_expires_at and placement.lease_expires_at > now
+        else None
+    )
+    campaign = placement.campaign if placement else None
+    events = customer_events(customer.pk, limit=None if all_events else DETAILS_EVENTS_SHOWN)
+    pending = {
+        c.event_id: c
+        for c in CorrectionRequest.objects.filter(
+            event__customer_id=customer.pk, status=CorrectionRequest.Status.OPEN
+        ).select_related("to_user")
+    }
+    return CustomerDetails(
+        customer=customer,
+        placement=placement,
+        holder=holder,
+        events=events,
+        event_count=Event.objects.filter(customer_id=customer.pk).count(),
+        pending=pending,
+        products=list(
+            ProductLine.objects.filter(customer_id=customer.pk)
+            .select_related("product", "event__actor_user", "campaign")
+            .order_by("-event__registered_at", "pk")
+        ),
+        meetings=list(
+            Meeting.objects.filter(customer_id=customer.pk, deleted_at__isnull=True)
+            .select_related("booked_by", "campaign")
+            .order_by("-starts_at")
+        ),
+        audit_entries=list(
+            AuditEntry.objects.filter(customer_id=customer.pk)
+            .select_related("actor_user")
+            .order_by("-at", "-pk")[:100]
+        ),
+        card=card_fields(customer, list(customer.crm.fields.all())),
+        move_campaigns=list(
+            campaigns_visible_to(user)
+            .filter(crm=customer.crm_id)
+            .exclude(pk__in=[campaign.pk] if campaign else [])
+            .order_by("name")
+        ),
+        segments=list(campaign.segments.all()) if campaign else [],
+        colleagues=list(campaign_workers(campaign).order_by("first_name", "last_name"))
+        if campaign
+        else [],
+        flow_outcomes=list(Outcome.objects.filter(flow=campaign.flow_id).order_by("position"))
+        if campaign
+        else [],
+    )
+
+
+def selected_customers(user: User) -> QuerySet[Placement]:
+    """Who holds which customer right now, in the campaigns the user may see."""
+    return (
+        Placement.objects.filter(
+            holder__isnull=False,
+            lease_expires_at__gt=timezone.now(),
+            campaign__in=campaigns_visible_to(user),
+        )
+        .select_related("customer", "campaign", "segment", "state", "holder")
+        .order_by("selected_at")
+    )

@@ -32,7 +32,7 @@ from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
 from kundeflyt.common.fields import clean_field_value
 from kundeflyt.crm.models import Customer
 from kundeflyt.flows.models import FollowUpRule, Outcome, ProductRule, StateKind
-from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
+from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
 from kundeflyt.reports.rollup import rollup_event
 
 Actor = User | Process
@@ -206,7 +206,9 @@ def customer_select(user: User, *, customer_id: int, manual: bool = True) -> Sel
     for manual taking, the campaign is predictive."""
     now = timezone.now()
     placement = (
-        Placement.objects.select_related("campaign", "state", "customer", "holder")
+        Placement.objects.select_related(
+            "campaign", "state", "customer", "holder", "correction__to_user"
+        )
         .filter(pk=customer_id)
         .first()
     )
@@ -215,6 +217,17 @@ def customer_select(user: User, *, customer_id: int, manual: bool = True) -> Sel
     ):
         raise NotFound(_("No such customer."), field="customer")
     check_may_work(user, placement.campaign)
+    correction = placement.correction
+    if correction is not None and correction.status == CorrectionRequest.Status.OPEN:
+        if correction.to_user_id != user.pk:
+            raise Conflict(
+                _("The customer waits for correction by %(user)s.") % {"user": correction.to_user},
+                field="customer",
+                code="correction",
+            )
+        # A correction is opened from My work or customer details whatever the campaign's
+        # mode, and may start from a final state (the registration being corrected).
+        manual = False
     if manual and placement.campaign.is_predictive:
         raise DomainError(
             _(
@@ -229,7 +242,7 @@ def customer_select(user: User, *, customer_id: int, manual: bool = True) -> Sel
         raise DomainError(
             _("The customer's number is on the block list."), field="customer", code="blocked"
         )
-    if placement.is_final:
+    if placement.is_final and correction is None:
         raise DomainError(
             _("The customer is in the final state “%(state)s”.") % {"state": placement.state},
             field="customer",
@@ -244,7 +257,10 @@ def customer_select(user: User, *, customer_id: int, manual: bool = True) -> Sel
         Placement.objects.filter(pk=customer_id).update(lease_expires_at=_lease_until(now))
         return Selection(placement, placement.lease_token)
     _release_others(user, keep=customer_id)
-    changed = _claim(user, customer_id, now, Q(campaign=placement.campaign_id, is_final=False))
+    still = Q(campaign=placement.campaign_id)
+    if correction is None:
+        still &= Q(is_final=False)
+    changed = _claim(user, customer_id, now, still)
     if not changed:
         holder = Placement.objects.select_related("holder").get(pk=customer_id).holder
         raise Conflict(
@@ -445,7 +461,9 @@ def _check_follow_up(
         _check_may_be_responsible(follow_up_user, campaign)
 
 
-def _check_may_be_responsible(user: User, campaign: Campaign) -> None:
+def _check_may_be_responsible(
+    user: User, campaign: Campaign, *, field: str = "follow_up_user"
+) -> None:
     if not (
         user.is_active
         and has_perm(user, Perm.CUSTOMER_HANDLING)
@@ -454,7 +472,7 @@ def _check_may_be_responsible(user: User, campaign: Campaign) -> None:
         raise DomainError(
             _("%(user)s cannot work the campaign “%(campaign)s”.")
             % {"user": user, "campaign": campaign},
-            field="follow_up_user",
+            field=field,
         )
 
 
@@ -518,6 +536,39 @@ def _check_meeting(outcome: Outcome, meeting: MeetingInput | None) -> None:
         )
 
 
+def _open_correction(placement: Placement, user: User) -> CorrectionRequest | None:
+    """The correction the user must register on this customer, if any."""
+    if placement.correction_id is None:
+        return None
+    correction = (
+        CorrectionRequest.objects.select_related(
+            "event__from_state", "event__segment", "event__counts_for_user"
+        )
+        .filter(pk=placement.correction_id, status=CorrectionRequest.Status.OPEN)
+        .first()
+    )
+    return correction if correction and correction.to_user_id == user.pk else None
+
+
+def _is_latest(event: Event) -> bool:
+    latest = (
+        Event.objects.filter(customer_id=event.customer_id, is_corrected=False)
+        .order_by("-registered_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return latest == event.pk
+
+
+def _replace(old: Event, new: Event, correction: CorrectionRequest) -> None:
+    """The old event leaves the reports and points to the new one; both stay in history."""
+    if not Event.objects.filter(pk=old.pk, is_corrected=False).update(is_corrected=True):
+        raise Conflict(_("That registration has already been corrected."), field="event")
+    old.is_corrected = True
+    CorrectionRequest.objects.filter(pk=correction.pk).update(status=CorrectionRequest.Status.DONE)
+    rollup_event(old, -1)
+
+
 @transaction.atomic(durable=True)
 def outcome_register(
     user: User,
@@ -542,17 +593,28 @@ def outcome_register(
     placement = _locked_placement(customer_id)
     _check_holder(placement, user, token)
     campaign = placement.campaign
-    outcome = (
-        Outcome.objects.filter(pk=outcome_id, flow=campaign.flow_id, from_states=placement.state)
-        .select_related("to_state")
-        .first()
-    )
-    if outcome is None:
-        raise DomainError(
-            _("That outcome is not offered from the state “%(state)s”.")
-            % {"state": placement.state},
-            field="outcome",
+    correction = _open_correction(placement, user)
+    corrected = correction.event if correction else None
+    # Rule 5: correcting the latest outcome starts again from the state before it; correcting
+    # an older one rewrites history and reports but leaves the current state alone.
+    rewinds = corrected is not None and _is_latest(corrected)
+    from_state = corrected.from_state if corrected is not None else placement.state
+    if correction is not None:
+        outcome = (
+            correction.allowed_outcomes.filter(pk=outcome_id).select_related("to_state").first()
         )
+        refusal = _("That outcome is not allowed for this correction.")
+    else:
+        outcome = (
+            Outcome.objects.filter(pk=outcome_id, flow=campaign.flow_id, from_states=from_state)
+            .select_related("to_state")
+            .first()
+        )
+        refusal = _("That outcome is not offered from the state “%(state)s”.") % {
+            "state": from_state
+        }
+    if outcome is None:
+        raise DomainError(refusal, field="outcome")
     options = list(OutcomeOption.objects.filter(campaign=campaign, outcome=outcome))
     if options and option_id not in {o.pk for o in options}:
         raise DomainError(
@@ -576,14 +638,15 @@ def outcome_register(
     lines = _product_lines(outcome, campaign, products or [])
     _check_meeting(outcome, meeting)
 
-    to_state = outcome.to_state or placement.state
+    to_state = outcome.to_state or from_state
+    as_original = correction is not None and correction.as_original
     event = Event.objects.create(
         customer_id=customer_id,
         campaign=campaign,
-        segment=placement.segment,
+        segment=corrected.segment if corrected is not None else placement.segment,
         outcome=outcome,
         option_id=option_id,
-        from_state=placement.state,
+        from_state=from_state,
         to_state=to_state,
         actor_user=user,
         registered_at=now,
@@ -591,8 +654,9 @@ def outcome_register(
         extra_values=extra_values,
         follow_up_at=follow_up_at,
         follow_up_user=follow_up_user,
-        counts_for_user=user,
-        counts_at=now,
+        counts_for_user=corrected.counts_for_user if as_original and corrected else user,
+        counts_at=corrected.counts_at if as_original and corrected else now,
+        corrects=corrected,
     )
     ProductLine.objects.bulk_create(
         ProductLine(customer_id=customer_id, campaign=campaign, event=event, **line)
@@ -611,18 +675,19 @@ def outcome_register(
         )
     rollup_event(event, +1)
 
-    changes: dict[str, Any] = {
-        "follow_up_at": follow_up_at,
-        "follow_up_user": follow_up_user,
-        "version": F("version") + 1,
-        **_set_by(user),
-    }
-    if outcome.is_progressive:
-        changes |= {"state": to_state, "is_final": to_state.is_final, "attempts": 0}
-        if to_state.pk != placement.state_id:
-            changes["state_since"] = now
-    else:
-        changes |= {"attempts": F("attempts") + 1, "last_attempt_at": now, "waiting_since": now}
+    if correction is not None and corrected is not None:
+        _replace(corrected, event, correction)
+    changes: dict[str, Any] = {"version": F("version") + 1}
+    if corrected is None or rewinds:
+        changes |= {"follow_up_at": follow_up_at, "follow_up_user": follow_up_user, **_set_by(user)}
+        if outcome.is_progressive or to_state.pk != placement.state_id:
+            changes |= {"state": to_state, "is_final": to_state.is_final, "attempts": 0}
+            if to_state.pk != placement.state_id:
+                changes["state_since"] = now
+        else:
+            changes |= {"attempts": F("attempts") + 1, "last_attempt_at": now, "waiting_since": now}
+    if correction is not None:
+        changes["correction"] = None
     if then == AfterSave.STAY:
         changes["lease_expires_at"] = _lease_until(now)
     else:
@@ -770,3 +835,207 @@ def follow_up_reassign(actor: Actor, *, customer_id: int, responsible: User | No
         customer_id=customer_id,
     )
     return placement
+
+
+# --- Corrections and report facts (rule 5, D14–D16) ----------------------------------------
+
+
+def _event_for_correction(actor: Actor, event_id: int) -> tuple[Event, Placement]:
+    require(actor, Perm.CORRECT_REGISTRATIONS)
+    event = (
+        Event.objects.select_related("campaign", "from_state", "outcome", "actor_user")
+        .filter(pk=event_id, campaign__in=campaigns_visible_to(actor))
+        .first()
+    )
+    if event is None:
+        raise NotFound(_("No such registration."), field="event")
+    if event.is_corrected:
+        raise Conflict(
+            _("That registration has already been corrected."), field="event", code="corrected"
+        )
+    placement = _locked_placement(event.customer_id)
+    if placement.campaign_id != event.campaign_id:
+        raise DomainError(
+            _(
+                "The customer has moved on to “%(campaign)s”; registrations of an earlier "
+                "campaign cannot be corrected there."
+            )
+            % {"campaign": placement.campaign},
+            field="event",
+        )
+    if CorrectionRequest.objects.filter(event=event, status=CorrectionRequest.Status.OPEN).exists():
+        raise Conflict(
+            _("That registration is already waiting for correction."), field="event", code="pending"
+        )
+    if placement.correction_id is not None:
+        raise Conflict(
+            _("The customer already waits for another correction."), field="event", code="pending"
+        )
+    return event, placement
+
+
+@transaction.atomic(durable=True)
+def correction_send(
+    actor: Actor,
+    *,
+    event_id: int,
+    to_user: User,
+    reason: str,
+    allowed_outcome_ids: Sequence[int],
+    as_original: bool = True,
+) -> CorrectionRequest:
+    """D14: send a registration back to a user with a reason; the customer waits in their
+    My work, and they may register only the allowed outcomes."""
+    event, placement = _event_for_correction(actor, event_id)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Write why the registration must be corrected."), field="reason")
+    allowed = list(Outcome.objects.filter(pk__in=allowed_outcome_ids, flow=event.campaign.flow_id))
+    if not allowed or len(allowed) != len(set(allowed_outcome_ids)):
+        raise DomainError(
+            _("Tick the outcomes that may be used, from the campaign's flow."),
+            field="allowed_outcomes",
+        )
+    _check_may_be_responsible(to_user, placement.campaign, field="to_user")
+    correction = CorrectionRequest.objects.create(
+        event=event,
+        to_user=to_user,
+        reason=reason,
+        created_at=timezone.now(),
+        as_original=as_original,
+        **actor_fields(actor),
+    )
+    correction.allowed_outcomes.set(allowed)
+    Placement.objects.filter(pk=placement.pk).update(
+        correction=correction, version=F("version") + 1
+    )
+    audit(
+        actor,
+        "correction.send",
+        correction,
+        customer_id=event.customer_id,
+        after={
+            "event": event.pk,
+            "to_user": to_user.pk,
+            "reason": reason,
+            "allowed_outcomes": [o.pk for o in allowed],
+            "as_original": as_original,
+        },
+    )
+    return correction
+
+
+@transaction.atomic(durable=True)
+def correction_start(actor: User, *, event_id: int, as_original: bool) -> CorrectionRequest:
+    """D15: correct a registration oneself, without telling anyone. The user then takes the
+    customer and registers the right outcome from the state the wrong one started in."""
+    event, placement = _event_for_correction(actor, event_id)
+    if _held_by_other(placement, actor, timezone.now()):
+        raise Conflict(
+            _("%(user)s has this customer open right now.") % {"user": placement.holder},
+            field="customer",
+            code="held",
+        )
+    allowed = list(
+        Outcome.objects.filter(flow=event.campaign.flow_id, from_states=event.from_state)
+    )
+    correction = CorrectionRequest.objects.create(
+        event=event,
+        to_user=actor,
+        reason="",
+        created_at=timezone.now(),
+        as_original=as_original,
+        **actor_fields(actor),
+    )
+    correction.allowed_outcomes.set(allowed)
+    Placement.objects.filter(pk=placement.pk).update(
+        correction=correction, version=F("version") + 1
+    )
+    audit(
+        actor,
+        "correction.start",
+        correction,
+        customer_id=event.customer_id,
+        after={"event": event.pk, "as_original": as_original},
+    )
+    return correction
+
+
+@transaction.atomic(durable=True)
+def correction_cancel(actor: Actor, *, correction_id: int) -> None:
+    """Withdraw a correction nobody has registered yet; the customer is free again."""
+    require(actor, Perm.CORRECT_REGISTRATIONS)
+    correction = (
+        CorrectionRequest.objects.filter(pk=correction_id, status=CorrectionRequest.Status.OPEN)
+        .select_related("event")
+        .first()
+    )
+    if correction is None:
+        raise NotFound(_("No open correction."), field="correction")
+    _locked_placement(correction.event.customer_id)
+    CorrectionRequest.objects.filter(pk=correction.pk).update(
+        status=CorrectionRequest.Status.CANCELLED
+    )
+    Placement.objects.filter(correction=correction).update(
+        correction=None, version=F("version") + 1
+    )
+    audit(
+        actor,
+        "correction.cancel",
+        correction,
+        customer_id=correction.event.customer_id,
+        before={"status": "open"},
+        after={"status": "cancelled"},
+    )
+
+
+@transaction.atomic(durable=True)
+def event_report_facts_change(
+    actor: Actor,
+    *,
+    event_id: int,
+    included_in_reports: bool,
+    counts_for_user: User | None,
+    counts_at: dt.datetime,
+) -> Event:
+    """D16: whether and for whom and when a registration counts in reports; the event itself
+    and the customer's history are untouched."""
+    require(actor, Perm.CORRECT_REGISTRATIONS)
+    event = (
+        Event.objects.select_for_update(of=("self",))
+        .filter(pk=event_id, campaign__in=campaigns_visible_to(actor))
+        .first()
+    )
+    if event is None:
+        raise NotFound(_("No such registration."), field="event")
+    if counts_for_user is not None and not counts_for_user.is_active:
+        raise DomainError(_("Choose an active user."), field="counts_for_user")
+    before = {
+        "included_in_reports": event.included_in_reports,
+        "counts_for_user": event.counts_for_user_id,
+        "counts_at": event.counts_at,
+    }
+    after = {
+        "included_in_reports": included_in_reports,
+        "counts_for_user": counts_for_user.pk if counts_for_user else None,
+        "counts_at": counts_at,
+    }
+    if before == after:
+        return event
+    rollup_event(event, -1)
+    Event.objects.filter(pk=event.pk).update(
+        included_in_reports=included_in_reports,
+        counts_for_user=counts_for_user,
+        counts_at=counts_at,
+    )
+    event.refresh_from_db()
+    rollup_event(event, +1)
+    audit(
+        actor,
+        "event.report_facts",
+        event,
+        before=before,
+        after=after,
+        customer_id=event.customer_id,
+    )
+    return event

@@ -9,8 +9,9 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -19,10 +20,10 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.campaigns.selectors import campaigns_open_to
-from kundeflyt.common.errors import DomainError, NotAllowed
+from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.services import customer_update
-from kundeflyt.handling import selectors
-from kundeflyt.handling.forms import outcome_arguments
+from kundeflyt.handling import selectors, services
+from kundeflyt.handling.forms import outcome_arguments, parse_id, parse_local_datetime
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services import (
     AfterSave,
@@ -259,56 +260,6 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
     return redirect("handling:screen")
 
 
-# --- The customer card, edited in place -----------------------------------------------------
-
-
-def _card_field(request: HttpRequest, key: str) -> tuple[Placement, selectors.CardField]:
-    placement = _current(request)
-    if placement is None:
-        raise NotAllowed(_("You no longer have this customer open."))
-    customer = placement.customer
-    fields = selectors.card_fields(customer, list(customer.crm.fields.all()))
-    field = next((f for f in fields if f.key == key), None)
-    if field is None:
-        raise NotAllowed(_("No such field."))
-    return placement, field
-
-
-@login_required
-def card_field(request: HttpRequest, key: str) -> HttpResponse:
-    """GET: the field's edit form; POST: save it through the service (htmx partials)."""
-    try:
-        placement, field = _card_field(request, key)
-    except DomainError as error:
-        return render(request, "handling/partials/_lease_lost.html", {"message": error.message})
-    if request.method == "GET":
-        editing = request.GET.get("edit") == "1"
-        return render(
-            request, "handling/partials/_card_field.html", {"f": field, "editing": editing}
-        )
-    raw: Any = (
-        request.POST.getlist("value")
-        if field.type == "multichoice"
-        else (request.POST.get("value", ""))
-    )
-    if field.type == "checkbox":
-        raw = "value" in request.POST
-    try:
-        customer_update(_user(request), customer=placement.customer, changes={key: raw})
-    except DomainError as error:
-        return render(
-            request,
-            "handling/partials/_card_field.html",
-            {"f": field, "editing": True, "error": error.message, "raw": raw},
-            status=422,
-        )
-    placement.customer.refresh_from_db()
-    _, field = _card_field(request, key)
-    return render(
-        request, "handling/partials/_card_field.html", {"f": field, "editing": False, "saved": True}
-    )
-
-
 # --- Lists to take customers from -------------------------------------------------------------
 
 
@@ -364,3 +315,293 @@ def search(request: HttpRequest) -> HttpResponse:
             .order_by("name", "pk")[:100]
         )
     return render(request, "handling/search.html", {"q": query, "results": results})
+
+
+# --- Customer details (D1–D16) ----------------------------------------------------------------
+
+
+def _details(request: HttpRequest, customer_id: int) -> selectors.CustomerDetails:
+    user = _user(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    try:
+        return selectors.customer_details(
+            user, customer_id, all_events=request.GET.get("events") == "all"
+        )
+    except DomainError as error:
+        raise Http404(error.message) from None
+
+
+@login_required
+@require_GET
+def customer_details(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """D1–D16: inspect and administer a customer without taking it."""
+    return render(request, "handling/customer_details.html", {"d": _details(request, customer_id)})
+
+
+@login_required
+@require_GET
+def customer_presence(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """D2: who has the customer open in the customer screen right now (polled by htmx)."""
+    d = _details(request, customer_id)
+    return render(
+        request, "handling/partials/_presence.html", {"holder": d.holder, "placement": d.placement}
+    )
+
+
+def _back_to_details(customer_id: int, anchor: str = "") -> HttpResponseBase:
+    return redirect(reverse("handling:customer_details", args=[customer_id]) + anchor)
+
+
+def _field_values(request: HttpRequest, card: list[selectors.CardField]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in card:
+        if field.key == "customer_id":
+            continue
+        if field.type == "checkbox":
+            values[field.key] = field.key in request.POST
+        elif field.type == "multichoice":
+            values[field.key] = request.POST.getlist(field.key)
+        elif field.key in request.POST:
+            values[field.key] = request.POST[field.key]
+    return values
+
+
+@login_required
+def customer_fields(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """D5: the information fields table; all fields edited at once with the table's pencil."""
+    d = _details(request, customer_id)
+    context: dict[str, Any] = {"d": d, "editing_all": request.GET.get("edit") == "1"}
+    if request.method == "POST":
+        try:
+            customer_update(
+                _user(request), customer=d.customer, changes=_field_values(request, d.card)
+            )
+        except DomainError as error:
+            context |= {"editing_all": True, "error": error.message, "error_field": error.field}
+            return render(request, "handling/partials/_fields_table.html", context, status=422)
+        context = {"d": _details(request, customer_id), "editing_all": False}
+    return render(request, "handling/partials/_fields_table.html", context)
+
+
+@login_required
+def customer_field(request: HttpRequest, customer_id: int, key: str) -> HttpResponse:
+    """S4, D5: one card field; GET shows it or its edit form, POST saves it (htmx)."""
+    user = _user(request)
+    customer = get_object_or_404(selectors.customers_visible_to(user), pk=customer_id)
+
+    def card_field() -> selectors.CardField:
+        fields = selectors.card_fields(customer, list(customer.crm.fields.all()))
+        field = next((f for f in fields if f.key == key), None)
+        if field is None:
+            raise Http404(_("No such field."))
+        return field
+
+    field = card_field()
+    context: dict[str, Any] = {
+        "f": field,
+        "customer_id": customer_id,
+        "only_empty": request.GET.get("only_empty") == "1",
+    }
+    if request.method == "GET":
+        return render(
+            request,
+            "handling/partials/_card_field.html",
+            context | {"editing": request.GET.get("edit") == "1"},
+        )
+    raw: Any = request.POST.get("value", "")
+    if field.type == "multichoice":
+        raw = request.POST.getlist("value")
+    elif field.type == "checkbox":
+        raw = "value" in request.POST
+    try:
+        customer_update(user, customer=customer, changes={key: raw})
+    except DomainError as error:
+        return render(
+            request,
+            "handling/partials/_card_field.html",
+            context | {"editing": True, "error": error.message, "raw": raw},
+            status=422,
+        )
+    customer.refresh_from_db()
+    return render(
+        request,
+        "handling/partials/_card_field.html",
+        context | {"f": card_field(), "editing": False, "saved": True},
+    )
+
+
+def _act(
+    request: HttpRequest, customer_id: int, action: Any, done: str, anchor: str = ""
+) -> HttpResponseBase:
+    """Run a supervising service; success and refusal both come back to customer details."""
+    try:
+        action()
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return _back_to_details(customer_id, anchor)
+
+
+def _colleague(request: HttpRequest, raw: str | None, field: str) -> User | None:
+    if raw in (None, "", "shared"):
+        return None
+    user = User.objects.filter(pk=parse_id(raw, field=field), is_active=True).first()
+    if user is None:
+        raise DomainError(_("Choose an active user."), field=field)
+    return user
+
+
+@login_required
+@require_POST
+def customer_follow_up(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    """D9: change the follow-up time and the responsible user."""
+    actor = _user(request)
+
+    def change() -> None:
+        when = parse_local_datetime(request.POST.get("follow_up_at"), field="follow_up_at")
+        if when is None:
+            raise DomainError(_("Choose the follow-up time."), field="follow_up_at")
+        responsible = _colleague(request, request.POST.get("follow_up_user"), "follow_up_user")
+        placement = services.follow_up_change(actor, customer_id=customer_id, follow_up_at=when)
+        if placement.follow_up_user_id != (responsible.pk if responsible else None):
+            services.follow_up_reassign(actor, customer_id=customer_id, responsible=responsible)
+
+    return _act(request, customer_id, change, _("The follow-up is changed."))
+
+
+@login_required
+@require_POST
+def customer_move(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    """D10: to another campaign of the same CRM, or to another segment."""
+    actor = _user(request)
+
+    def move() -> None:
+        campaign = segment = None
+        if request.POST.get("campaign"):
+            campaign = Campaign.objects.filter(
+                pk=parse_id(request.POST["campaign"], field="campaign")
+            ).first()
+            if campaign is None:
+                raise DomainError(_("No such campaign."), field="campaign")
+        if request.POST.get("segment"):
+            segment = Segment.objects.filter(
+                pk=parse_id(request.POST["segment"], field="segment")
+            ).first()
+            if segment is None:
+                raise DomainError(_("No such segment."), field="segment")
+        services.customer_move(actor, customer_id=customer_id, campaign=campaign, segment=segment)
+
+    return _act(request, customer_id, move, _("The customer is moved."))
+
+
+def _event_customer(request: HttpRequest, event_id: int) -> int:
+    from kundeflyt.handling.models import Event
+
+    event = (
+        Event.objects.filter(
+            pk=event_id, customer__in=selectors.customers_visible_to(_user(request))
+        )
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if event is None:
+        raise Http404(_("No such registration."))
+    return event
+
+
+@login_required
+@require_POST
+def event_send_for_correction(request: HttpRequest, event_id: int) -> HttpResponseBase:
+    """D14: back to a chosen user with a reason and the outcomes they may use."""
+    customer_id = _event_customer(request, event_id)
+
+    def send() -> None:
+        to_user = _colleague(request, request.POST.get("to_user"), "to_user")
+        if to_user is None:
+            raise DomainError(_("Choose who shall correct it."), field="to_user")
+        services.correction_send(
+            _user(request),
+            event_id=event_id,
+            to_user=to_user,
+            reason=request.POST.get("reason", ""),
+            allowed_outcome_ids=[
+                parse_id(v, field="allowed_outcomes") for v in request.POST.getlist("allowed")
+            ],
+        )
+
+    return _act(request, customer_id, send, _("Sent for correction."), f"#event-{event_id}")
+
+
+@login_required
+@require_POST
+def event_correct(request: HttpRequest, event_id: int) -> HttpResponseBase:
+    """D15: correct it oneself; the customer screen opens to register the right outcome."""
+    user = _user(request)
+    customer_id = _event_customer(request, event_id)
+    try:
+        services.correction_start(
+            user, event_id=event_id, as_original=request.POST.get("as") != "me"
+        )
+        services.customer_select(user, customer_id=customer_id, manual=False)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _back_to_details(customer_id, f"#event-{event_id}")
+    request.session.pop(WORKING, None)
+    return redirect("handling:screen")
+
+
+@login_required
+@require_POST
+def event_report_facts(request: HttpRequest, event_id: int) -> HttpResponseBase:
+    """D16: included in reports, counts for user, counts at."""
+    customer_id = _event_customer(request, event_id)
+
+    def change() -> None:
+        counts_at = parse_local_datetime(request.POST.get("counts_at"), field="counts_at")
+        if counts_at is None:
+            raise DomainError(_("Choose when it counts."), field="counts_at")
+        services.event_report_facts_change(
+            _user(request),
+            event_id=event_id,
+            included_in_reports="included" in request.POST,
+            counts_for_user=_colleague(
+                request, request.POST.get("counts_for_user"), "counts_for_user"
+            ),
+            counts_at=counts_at,
+        )
+
+    return _act(
+        request, customer_id, change, _("The report appearance is saved."), f"#event-{event_id}"
+    )
+
+
+# --- Selected customers ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def selected_customers(request: HttpRequest) -> HttpResponse:
+    """Who holds which customer since when; releasing needs extended customer handling."""
+    user = _user(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    return render(
+        request,
+        "handling/selected_customers.html",
+        {
+            "nav": "selected",
+            "placements": list(selectors.selected_customers(user)),
+        },
+    )
+
+
+@login_required
+@require_POST
+def selection_release(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    try:
+        services.customer_release(_user(request), customer_id=customer_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The customer is released."))
+    return redirect("handling:selected_customers")

@@ -118,7 +118,7 @@ def test_card_fields_are_edited_in_place_with_validation(
 ) -> None:
     customer = world.customer(1)
     customer_select(world.agent, customer_id=customer.pk)
-    url = reverse("handling:card_field", args=["employees"])
+    url = reverse("handling:customer_field", args=[customer.pk, "employees"])
 
     bad = agent_client.post(url, {"value": "mange"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 422 and "is not a number" in bad.content.decode()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -14,3 +15,42 @@ def get(mapping: Any, key: str) -> Any:
         return mapping.get(key, "")
     except AttributeError:
         return ""
+
+
+AUDIT_ACTIONS = {
+    "customer.create": _("Customer created"),
+    "customer.update": _("Fields changed"),
+    "placement.create": _("Placed in campaign"),
+    "customer.select": _("Taken"),
+    "customer.present": _("Presented"),
+    "customer.release": _("Released"),
+    "customer.move": _("Moved"),
+    "followup.change": _("Follow-up time changed"),
+    "followup.reassign": _("Follow-up given to another user"),
+    "correction.send": _("Sent for correction"),
+    "correction.start": _("Correction started"),
+    "correction.cancel": _("Correction withdrawn"),
+    "event.report_facts": _("Report appearance changed"),
+    "blocklist.add": _("Number blocked"),
+    "blocklist.remove": _("Number unblocked"),
+}
+
+
+@register.filter
+def audit_action(code: str) -> str:
+    """The audit trail's action code in words."""
+    return str(AUDIT_ACTIONS.get(code, code))
+
+
+@register.filter
+def audit_change(entry: Any) -> str:
+    """``key: before → after`` for each changed key, short enough for a table cell."""
+    before, after = entry.before or {}, entry.after or {}
+    parts = []
+    for key in list(dict.fromkeys([*before, *after]))[:6]:
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after:
+            parts.append(f"{key}: {old} → {new}")
+        else:
+            parts.append(f"{key}: {new if key in after else old}")
+    return "; ".join(parts)
