@@ -12,6 +12,9 @@ def current_customer(request: HttpRequest) -> dict[str, Any]:
     def lookup() -> int | None:
         from kundeflyt.handling.selectors import current_selection
 
+        if hasattr(request, "current_placement"):
+            known = request.current_placement
+            return known.pk if known else None
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None

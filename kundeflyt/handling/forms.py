@@ -53,16 +53,15 @@ def parse_local_datetime(raw: str | None, *, field: str) -> dt.datetime | None:
     return timezone.make_aware(naive, timezone.get_current_timezone())
 
 
-def outcome_arguments(data: QueryDict, colleagues: list[User], user: User) -> dict[str, Any]:
-    """The keyword arguments of ``outcome_register`` from the outcome panel's POST."""
+def outcome_arguments(data: QueryDict, user: User) -> dict[str, Any]:
+    """The keyword arguments of ``outcome_register`` from the outcome panel's POST. Whether the
+    chosen responsible user may work the campaign is the service's check."""
     follow_up_at = parse_local_datetime(data.get("follow_up_at"), field="follow_up_at")
     responsible_raw = data.get("follow_up_user") or str(user.pk)
     follow_up_user: User | None = None
     if follow_up_at is not None and responsible_raw != SHARED:
-        chosen = parse_int(responsible_raw, field="follow_up_user")
-        follow_up_user = next((u for u in colleagues if u.pk == chosen), None)
-        if follow_up_user is None and chosen == user.pk:
-            follow_up_user = user
+        chosen = parse_id(responsible_raw, field="follow_up_user")
+        follow_up_user = user if chosen == user.pk else User.objects.filter(pk=chosen).first()
         if follow_up_user is None:
             raise DomainError(_("Choose a user who works this campaign."), field="follow_up_user")
     products = []

@@ -48,7 +48,10 @@ def _working(request: HttpRequest) -> tuple[int, int | None] | None:
 
 
 def _current(request: HttpRequest) -> Placement | None:
-    return selectors.current_selection(_user(request))
+    placement = selectors.current_selection(_user(request))
+    # The menu's context processor reads it from here instead of asking again.
+    request.current_placement = placement  # type: ignore[attr-defined]
+    return placement
 
 
 @login_required
@@ -231,26 +234,28 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
             request, _("You no longer have this customer open; the registration was not saved.")
         )
         return redirect("handling:my_work")
-    context = _screen_context(request, placement)
     try:
-        arguments = outcome_arguments(request.POST, context["s"].colleagues, user)
+        arguments = outcome_arguments(request.POST, user)
         then = arguments["then"]
         outcome_register(
             user, customer_id=customer_id, token=int(request.POST.get("token") or 0), **arguments
         )
     except DomainError as error:
+        if error.code == "lease_lost":
+            messages.error(request, error.message)
+            return redirect("handling:my_work")
+        # The screen is built only to show a refusal: a successful save never needs it.
+        context = _screen_context(request, placement)
         choice = next(
             (c for c in context["s"].outcomes if str(c.outcome.pk) == request.POST.get("outcome")),
             None,
         )
         context |= {
             "form": request.POST,
-            "errors": {error.field or "__all__": error.message},
+            "errors": {error.field or "": error.message},
+            "error": error.message,
             "choice": choice,
         }
-        if error.code == "lease_lost":
-            messages.error(request, error.message)
-            return redirect("handling:my_work")
         return render(request, "handling/screen.html", context, status=400)
     messages.success(request, _("Saved: %(customer)s.") % {"customer": placement.customer})
     if then == AfterSave.NEXT_FROM_LIST:

@@ -86,7 +86,7 @@ def test_a_refused_registration_shows_the_reason_and_saves_nothing(
     )
 
     assert response.status_code == 400
-    assert "Add at least one product." in response.content.decode()
+    assert "Not saved: Add at least one product." in response.content.decode()
     assert not Event.objects.exists()
 
 
