@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -390,13 +390,31 @@ def campaign_workers(campaign: Campaign) -> QuerySet[User]:
 
 
 def customers_matching(actor: User | Process, query: str) -> QuerySet[Customer]:
-    """Visible customers whose phone, customer id, name or e-mail matches ``query``."""
+    """Visible customers matching ``query`` by phone (any format), customer id, name, e-mail,
+    campaign or data owner, best matches first: exact id or phone, then names that start with
+    the words, then partial matches."""
     query = query.strip()
-    match = Q(customer_id__iexact=query) | Q(name__icontains=query) | Q(email__iexact=query)
+    exact = Q(customer_id__iexact=query) | Q(email__iexact=query)
     phone = phone_search_variants(query)
     if phone:
-        match |= Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)
-    return customers_visible_to(actor).filter(match)
+        exact |= Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)
+    match = (
+        exact
+        | Q(name__icontains=query)
+        | Q(customer_id__icontains=query)
+        | Q(placement__campaign__name__icontains=query)
+        | Q(crm__data_owner__name__icontains=query)
+    )
+    rank = Case(
+        When(exact, then=Value(0)),
+        When(name__istartswith=query, then=Value(1)),
+        When(name__icontains=query, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    return (
+        customers_visible_to(actor).filter(match).annotate(rank=rank).order_by("rank", "name", "pk")
+    )
 
 
 # --- Customer details (D1–D16) --------------------------------------------------------------

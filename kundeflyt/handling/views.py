@@ -287,7 +287,22 @@ def campaign_customers(request: HttpRequest, campaign_id: int) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if query:
         placements = placements.filter(customer__in=selectors.customers_matching(user, query))
+    filters = {k: request.GET.get(k, "") for k in ("state", "follow_up", "responsible")}
+    if filters["state"].isdigit():
+        placements = placements.filter(state_id=int(filters["state"]))
+    now = timezone.now()
+    match filters["follow_up"]:
+        case "due":
+            placements = placements.filter(follow_up_at__lte=now)
+        case "later":
+            placements = placements.filter(follow_up_at__gt=now)
+        case "none":
+            placements = placements.filter(follow_up_at__isnull=True)
+    if filters["responsible"].isdigit():
+        placements = placements.filter(follow_up_user_id=int(filters["responsible"]))
     page = Paginator(placements, 50).get_page(request.GET.get("page"))
+    keep = request.GET.copy()
+    keep.pop("page", None)
     return render(
         request,
         "handling/campaign_customers.html",
@@ -297,7 +312,11 @@ def campaign_customers(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "segment": segment,
             "page": page,
             "q": query,
-            "now": timezone.now(),
+            "now": now,
+            "filters": filters,
+            "keep": keep.urlencode(),
+            "states": campaign.flow.states.all(),
+            "workers": selectors.campaign_workers(campaign).order_by("first_name", "last_name"),
         },
     )
 
@@ -313,11 +332,9 @@ def search(request: HttpRequest) -> HttpResponse:
     results = []
     if query:
         results = list(
-            selectors.customers_matching(user, query)
-            .select_related(
+            selectors.customers_matching(user, query).select_related(
                 "crm__data_owner", "placement__campaign", "placement__segment", "placement__state"
-            )
-            .order_by("name", "pk")[:100]
+            )[:100]
         )
     return render(request, "handling/search.html", {"q": query, "results": results})
 

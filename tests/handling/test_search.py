@@ -43,3 +43,20 @@ def test_the_search_page_lists_matches_with_a_take_button(client: Client, world:
     client.force_login(world.agent)
     page = client.get(reverse("handling:search"), {"q": "912 34 567"}).content.decode()
     assert "Kunde K-1" in page and "Take customer" in page
+
+
+def test_partial_matches_are_ranked_best_first(world: World) -> None:
+    contains = world.customer("K-3")
+    contains.name = "Nordre Hansen Bygg"
+    contains.save()
+    starts = world.customer("K-2")
+    starts.name = "Hansen Elektro"
+    starts.save()
+    exact = world.customer("hansen")
+    assert list(customers_matching(world.agent, "hansen")) == [exact, starts, contains]
+
+
+def test_campaign_and_data_owner_names_match(world: World) -> None:
+    customer = world.customer("K-1")
+    assert list(customers_matching(world.agent, "Strøm bedr")) == [customer]
+    assert list(customers_matching(world.agent, world.crm.data_owner.name)) == [customer]

@@ -218,3 +218,25 @@ def test_my_work_costs_the_same_queries_for_few_or_many_follow_ups(
         _history(world, c.pk, 50)
     Placement.objects.update(follow_up_at=timezone.now(), follow_up_user=world.agent)
     assert count() == few
+
+
+def test_campaign_lists_filter_on_state_follow_up_and_responsible(
+    agent_client: Client, world: World
+) -> None:
+    due = world.customer("due")
+    Placement.objects.filter(pk=due.pk).update(
+        follow_up_at=timezone.now() - dt.timedelta(hours=1), follow_up_user=world.agent2
+    )
+    world.customer("plain")
+    url = reverse("handling:campaign_customers", args=[world.campaign.pk])
+
+    def names(**params: object) -> set[str]:
+        page = agent_client.get(url, params).content.decode()
+        return {n for n in ("Kunde due", "Kunde plain") if n in page}
+
+    assert names() == {"Kunde due", "Kunde plain"}
+    assert names(follow_up="due") == {"Kunde due"}
+    assert names(follow_up="none") == {"Kunde plain"}
+    assert names(responsible=world.agent2.pk) == {"Kunde due"}
+    offer = world.campaign.flow.states.get(key="offer")
+    assert names(state=offer.pk) == set()
