@@ -9,5 +9,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", language_set, name="set_language"),
     path("admin/", admin.site.urls),
+    path("reports/", include("kundeflyt.reports.urls")),
     path("", include("kundeflyt.handling.urls")),
 ]

@@ -227,10 +227,10 @@ def _recount_sql(
     where_params: list[Any] = []
     if start is not None:
         where += f" AND {counts_at} >= %s"
-        where_params.append(start)
+        where_params.append(connection.ops.adapt_datetimefield_value(start))
     if end is not None:
         where += f" AND {counts_at} < %s"
-        where_params.append(end)
+        where_params.append(connection.ops.adapt_datetimefield_value(end))
     segment = f"COALESCE(e.{_q('segment_id')}, 0)"
     user = f"COALESCE(e.{_q('counts_for_user_id')}, 0)"
     meeting_join = (

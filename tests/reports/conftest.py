@@ -1,0 +1,1 @@
+from tests.reports.history import shop  # noqa: F401
