@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "kundeflyt.common.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "kundeflyt.urls"

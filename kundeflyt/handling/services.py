@@ -854,6 +854,12 @@ def _event_for_correction(actor: Actor, event_id: int) -> tuple[Event, Placement
             _("That registration has already been corrected."), field="event", code="corrected"
         )
     placement = _locked_placement(event.customer_id)
+    if _held_by_other(placement, actor if isinstance(actor, User) else None, timezone.now()):
+        raise Conflict(
+            _("%(user)s has this customer open right now.") % {"user": placement.holder},
+            field="customer",
+            code="held",
+        )
     if placement.campaign_id != event.campaign_id:
         raise DomainError(
             _(
@@ -872,6 +878,18 @@ def _event_for_correction(actor: Actor, event_id: int) -> tuple[Event, Placement
             _("The customer already waits for another correction."), field="event", code="pending"
         )
     return event, placement
+
+
+def _await_correction(placement: Placement, correction: CorrectionRequest) -> None:
+    """The customer waits for the correction; a lapsed selection is cut, so that a late
+    registration from it is refused (fencing)."""
+    Placement.objects.filter(pk=placement.pk).update(
+        correction=correction,
+        version=F("version") + 1,
+        holder=None,
+        selected_at=None,
+        lease_expires_at=None,
+    )
 
 
 @transaction.atomic(durable=True)
@@ -906,9 +924,7 @@ def correction_send(
         **actor_fields(actor),
     )
     correction.allowed_outcomes.set(allowed)
-    Placement.objects.filter(pk=placement.pk).update(
-        correction=correction, version=F("version") + 1
-    )
+    _await_correction(placement, correction)
     audit(
         actor,
         "correction.send",
@@ -930,12 +946,6 @@ def correction_start(actor: User, *, event_id: int, as_original: bool) -> Correc
     """D15: correct a registration oneself, without telling anyone. The user then takes the
     customer and registers the right outcome from the state the wrong one started in."""
     event, placement = _event_for_correction(actor, event_id)
-    if _held_by_other(placement, actor, timezone.now()):
-        raise Conflict(
-            _("%(user)s has this customer open right now.") % {"user": placement.holder},
-            field="customer",
-            code="held",
-        )
     allowed = list(
         Outcome.objects.filter(flow=event.campaign.flow_id, from_states=event.from_state)
     )
@@ -948,9 +958,7 @@ def correction_start(actor: User, *, event_id: int, as_original: bool) -> Correc
         **actor_fields(actor),
     )
     correction.allowed_outcomes.set(allowed)
-    Placement.objects.filter(pk=placement.pk).update(
-        correction=correction, version=F("version") + 1
-    )
+    _await_correction(placement, correction)
     audit(
         actor,
         "correction.start",
