@@ -86,7 +86,7 @@ class UserAdmin(BaseUserAdmin):
             kwargs["queryset"] = product_permissions()
             kwargs["form_class"] = ProductPermissionField
             kwargs["help_text"] = _(
-                "The product's permissions for this user. Roles with more permissions are "
+                "Kundeflyt's permissions for this user. Roles with more permissions are "
                 "given through groups."
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -88,9 +88,7 @@ class CampaignForm(forms.ModelForm):
         cleaned = self.cleaned_data
         start, end = cleaned.get("visible_from"), cleaned.get("visible_until")
         if start and end and start > end:
-            self.add_error(
-                "visible_until", _("The campaign cannot be visible until a day before it opens.")
-            )
+            self.add_error("visible_until", _("“Visible until” cannot be before “visible from”."))
         return cleaned
 
 

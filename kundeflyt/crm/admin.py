@@ -182,7 +182,7 @@ class CustomerAdmin(ReadOnlyAdmin):
     fieldsets = (
         (None, {"fields": ("crm", "customer_id", "name", "phones", "email")}),
         (_("Information fields"), {"fields": ("information_fields",)}),
-        (_("Where it is worked"), {"fields": ("placement_summary", "events")}),
+        (_("Where the customer is worked"), {"fields": ("placement_summary", "events")}),
         (None, {"fields": ("created_at", "source", "is_blocked", "anonymised_at")}),
     )
     readonly_fields = (

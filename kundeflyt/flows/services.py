@@ -364,7 +364,10 @@ def _read_file(
     if data.get("version") != FILE_VERSION:
         raise _file_error(
             where,
-            _("version %(version)s is not supported; this Kundeflyt reads version %(ours)s.")
+            _(
+                "version %(version)s is not supported; this version of Kundeflyt reads "
+                "version %(ours)s."
+            )
             % {"version": data.get("version"), "ours": FILE_VERSION},
         )
     _no_unknown_fields(data, _FLOW_FIELDS, where)

@@ -444,7 +444,7 @@ def _check_follow_up(
 ) -> None:
     if outcome.follow_up == FollowUpRule.NONE and follow_up_at is not None:
         raise DomainError(
-            _("“%(outcome)s” takes no follow-up.") % {"outcome": outcome}, field="follow_up_at"
+            _("“%(outcome)s” offers no follow-up.") % {"outcome": outcome}, field="follow_up_at"
         )
     if outcome.follow_up == FollowUpRule.REQUIRED and follow_up_at is None:
         raise DomainError(
@@ -742,7 +742,11 @@ def customer_move(
             raise NotAllowed(_("You do not have access to the target campaign."), field="campaign")
         if segment is not None:
             raise DomainError(
-                _("A customer moved to another campaign arrives unsegmented."), field="segment"
+                _(
+                    "Leave the segment empty: a customer moved to another campaign arrives "
+                    "unsegmented."
+                ),
+                field="segment",
             )
         entry = campaign.flow.entry_state()
         changes |= {

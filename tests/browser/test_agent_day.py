@@ -66,7 +66,7 @@ def test_an_agent_works_a_list_and_follows_up(
     # An attempt on the first customer, then on to the next from the list.
     expect(page.get_by_role("heading", name="Kunde 1")).to_be_visible()
     page.get_by_text("Ikke svar").click()
-    expect(page.get_by_label("Comment")).to_be_visible()
+    expect(page.get_by_label("Comment")).to_be_visible()  # its fields have arrived
     page.get_by_role("button", name="Save").click()
 
     # The second customer: a sale with an option, a comment, a follow-up and a product.
@@ -76,7 +76,7 @@ def test_an_agent_works_a_list_and_follows_up(
     page.get_by_label("Comment").fill("Bytter fra spotpris")
     page.get_by_label("Fastpris 12 mnd", exact=True).fill("2")
     when = (dt.datetime.now() + dt.timedelta(days=1)).replace(hour=10, minute=30)
-    page.get_by_label("Follow up").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    page.locator("#follow_up_at").fill(when.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("After saving").select_option("stay")
     page.get_by_role("button", name="Save").click()
 
@@ -158,7 +158,7 @@ def test_an_outcome_can_be_registered_with_the_keyboard_alone(
     page.keyboard.press("Escape")
 
     page.keyboard.press("2")  # "Ring tilbake": a follow-up comes with its default time
-    expect(page.get_by_label("Follow up")).not_to_have_value("")
+    expect(page.locator("#follow_up_at")).not_to_have_value("")
     page.keyboard.type("Ring etter lunsj")  # the cursor is in the first field: the comment
     page.keyboard.press("Control+Enter")
 

@@ -182,6 +182,7 @@ def test_send_for_correction_then_the_agent_corrects_from_my_work(
     outcomes = agent.locator("input[name=outcome]")
     expect(outcomes).to_have_count(1)  # only the allowed outcome
     agent.get_by_text("Ring tilbake").click()
+    expect(agent.locator("#follow_up_at")).not_to_have_value("")  # its fields have arrived
     agent.get_by_role("button", name="Save").click()
     expect(agent.get_by_role("heading", name="Campaigns")).to_be_visible()
     agent.context.close()
@@ -222,6 +223,7 @@ def test_correct_it_myself_and_report_appearance(
     event.get_by_role("button", name="Save and correct").click()
     expect(page.get_by_role("heading", name="Outcome")).to_be_visible()
     page.get_by_text("Ring tilbake").click()
+    expect(page.locator("#follow_up_at")).not_to_have_value("")  # its fields have arrived
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
 
