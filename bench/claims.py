@@ -4,7 +4,8 @@
 
 Creates its own PostgreSQL database (kundeflyt_bench_<pid>) on the server of
 ``--database-url``, migrates it, seeds one campaign, measures, prints one table and drops the
-database again, also when something fails. See bench/README.md for how to read the figures.
+database again, also when something fails. The pgbench script is written at run time with the
+campaign's segment ids (``claim_sql``). See bench/README.md for how to read the figures.
 """
 
 from __future__ import annotations
@@ -33,8 +34,72 @@ if TYPE_CHECKING:
     from kundeflyt.campaigns.models import Campaign
 
 ROOT = Path(__file__).resolve().parent.parent
-CLAIM_SQL = Path(__file__).resolve().parent / "claim.sql"
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+
+# One next-customer claim in bare SQL, per pgbench client, in one transaction: what
+# customer_present_next asks of PostgreSQL when it presents an available customer, without the
+# Django around it. Asking for the next customer lets go of the current one (DESIGN.md rule 1)
+# and does not present it again at once; then the available queue is read one segment at a
+# time in priority order, unsegmented last, each from the (segment, waiting_since) index with
+# FOR UPDATE SKIP LOCKED, until one gives a customer; then the holder is set.
+# :first_user and :campaign come from `pgbench -D`; :client_id is pgbench's own (0, 1, …).
+RELEASE_SQL = """\
+\\set uid :first_user + :client_id
+BEGIN;
+WITH released AS (
+    UPDATE handling_placement
+       SET holder_id = NULL, selected_at = NULL, lease_expires_at = NULL
+     WHERE holder_id = :uid
+    RETURNING customer_id
+)
+SELECT coalesce(max(customer_id), 0) AS previous FROM released
+\\gset
+\\set next 0
+"""
+
+# One segment's queue (or the unsegmented one), asked only while nothing was found; max()
+# makes it one row (0 for none) for \gset.
+QUEUE_SQL = """\
+\\if :next = 0
+SELECT coalesce(max(customer_id), 0) AS next FROM (
+    SELECT p.customer_id
+      FROM handling_placement p
+      JOIN crm_customer c ON c.id = p.customer_id
+      JOIN flows_state s ON s.id = p.state_id
+     WHERE p.campaign_id = :campaign
+       AND SEGMENT
+       AND NOT p.is_final
+       AND p.correction_id IS NULL
+       AND NOT c.is_blocked
+       AND p.follow_up_at IS NULL
+       AND s.kind = 'available'
+       AND (p.holder_id IS NULL OR p.lease_expires_at <= now())
+       AND p.customer_id <> :previous
+     ORDER BY p.waiting_since, p.customer_id
+     LIMIT 1
+       FOR UPDATE OF p SKIP LOCKED
+) candidate
+\\gset
+\\endif
+"""
+
+CLAIM_SQL = """\
+UPDATE handling_placement
+   SET holder_id = :uid,
+       selected_at = now(),
+       lease_expires_at = now() + interval '120 seconds',
+       lease_token = lease_token + 1,
+       version = version + 1
+ WHERE customer_id = :next;
+END;
+"""
+
+
+def claim_sql(segment_ids: list[int]) -> str:
+    """The pgbench script for a campaign whose segments, in priority order, are these."""
+    conditions = [f"p.segment_id = {pk}" for pk in segment_ids] + ["p.segment_id IS NULL"]
+    queues = "".join(QUEUE_SQL.replace("SEGMENT", c) for c in conditions)
+    return RELEASE_SQL + queues + CLAIM_SQL
 
 
 @dataclass
@@ -95,6 +160,7 @@ def setup_django(database_url: str) -> None:
 @dataclass(frozen=True)
 class Seeded:
     campaign: Campaign
+    segment_ids: list[int]  # in priority order
     workers: list[User]
     customers: int
 
@@ -162,7 +228,8 @@ def seed(*, customers: int, workers: int) -> Seeded:
             batch_size=5000,
         )
     vacuum()
-    return Seeded(campaign, agents, customers)
+    segment_ids = [s.pk for s in sorted(filter(None, segments), key=lambda s: (s.priority, s.pk))]
+    return Seeded(campaign, segment_ids, agents, customers)
 
 
 def vacuum() -> None:
@@ -264,6 +331,7 @@ def check_holds() -> int:
 def measure_pgbench(
     seeded: Seeded, database_url: str, *, seconds: float, jobs: int
 ) -> tuple[Figure, str]:
+    """pgbench runs the claim script, written for the campaign's segments, per client."""
     pgbench = shutil.which("pgbench")
     if pgbench is None:
         raise RuntimeError("pgbench is not installed (Debian: apt-get install postgresql-client)")
@@ -271,19 +339,21 @@ def measure_pgbench(
     if sorted(agent.pk for agent in seeded.workers) != list(
         range(first_user, first_user + len(seeded.workers))
     ):
-        raise RuntimeError("the bench users' ids are not consecutive; claim.sql relies on it")
+        raise RuntimeError("the bench users' ids are not consecutive; the claim script needs it")
     url = urlsplit(database_url)
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
     with tempfile.TemporaryDirectory(prefix="kundeflyt_bench_") as logs:
+        script = Path(logs) / "claim.sql"
+        script.write_text(claim_sql(seeded.segment_ids))
         command = [
             pgbench,
             "--no-vacuum",
             f"--client={len(seeded.workers)}",
             f"--jobs={min(jobs, len(seeded.workers))}",
             f"--time={max(1, round(seconds))}",
-            f"--file={CLAIM_SQL}",
+            f"--file={script}",
             f"--define=first_user={first_user}",
             f"--define=campaign={seeded.campaign.pk}",
             "--log",  # one line per transaction, for the 95th percentile
@@ -339,12 +409,18 @@ def server_version() -> str:
     return str(row[0]) if row else "?"
 
 
-def report(args: argparse.Namespace, figures: list[Figure], notes: list[str]) -> str:
+def report(
+    args: argparse.Namespace,
+    figures: list[Figure],
+    notes: list[str],
+    load: tuple[float, float],
+) -> str:
     django_figure, sql_figure = figures
     lines = [
         f"Next-customer claims: {args.workers} concurrent workers, {args.customers:,} customers "
         f"in one campaign, {args.seconds:g} s each",
-        f"PostgreSQL {server_version()}, Python {platform.python_version()}, {os.cpu_count()} CPUs",
+        f"PostgreSQL {server_version()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs; load average {load[0]:.1f} before and {load[1]:.1f} after",
         "",
         f"{'':34}{'claims':>9}{'seconds':>9}{'claims/s':>10}{'mean ms':>9}{'p95 ms':>8}",
     ]
@@ -401,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+        load_before = os.getloadavg()[0]
         django_figure = measure_django(seeded, args.seconds)
         held_django = check_holds()
         release_all()
@@ -408,8 +485,10 @@ def main(argv: list[str] | None = None) -> int:
         sql_figure, pgbench_output = measure_pgbench(
             seeded, database_url, seconds=args.seconds, jobs=args.jobs
         )
+        load = (load_before, os.getloadavg()[0])
         held_sql = check_holds()
         if args.verbose:
+            print(claim_sql(seeded.segment_ids))
             print(pgbench_output)
         notes = [
             f"held at the end, one each at most: {held_django} (Django), {held_sql} (SQL)",
@@ -419,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         if sql_figure.failed:
             notes.append(f"pgbench transactions that failed: {sql_figure.failed}")
         print()
-        print(report(args, [django_figure, sql_figure], notes))
+        print(report(args, [django_figure, sql_figure], notes, load))
         connections.close_all()
     finally:
         if "django" in sys.modules:
