@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, users_with_perm
@@ -30,7 +31,7 @@ from kundeflyt.common.errors import NotFound
 from kundeflyt.common.models import AuditEntry
 from kundeflyt.common.phones import display_phone, phone_search_variants
 from kundeflyt.crm.models import Customer, FieldDefinition
-from kundeflyt.flows.models import Outcome
+from kundeflyt.flows.models import Outcome, State
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
 from kundeflyt.integrations.lookups import lookup_links
 
@@ -421,6 +422,93 @@ def customers_matching(actor: User | Process, query: str) -> QuerySet[Customer]:
 
 
 @dataclass(frozen=True)
+class AuditRow:
+    entry: AuditEntry
+    changes: list[tuple[str, str, str]]  # (what, before, after)
+
+
+AUDIT_LABELS = {
+    "campaign": _lazy("Campaign"),
+    "segment": _lazy("Segment"),
+    "state": _lazy("State"),
+    "holder": _lazy("Held by"),
+    "follow_up_at": _lazy("Follow-up"),
+    "follow_up_user": _lazy("Responsible"),
+    "to_user": _lazy("To user"),
+    "reason": _lazy("Reason"),
+    "counts_for_user": _lazy("Counts for user"),
+    "counts_at": _lazy("Counts at"),
+    "included_in_reports": _lazy("Included in reports"),
+    "name": _lazy("Name"),
+    "customer_id": _lazy("Customer id"),
+    "email": _lazy("E-mail"),
+    "phone1": _lazy("Phone"),
+    "phone2": _lazy("Phone 2"),
+    "phone3": _lazy("Phone 3"),
+    "fields": _lazy("Information fields"),
+    "language": _lazy("Language"),
+}
+AUDIT_REFERENCES = {
+    "campaign": Campaign,
+    "segment": Segment,
+    "state": State,
+    "holder": User,
+    "follow_up_user": User,
+    "to_user": User,
+    "counts_for_user": User,
+}
+
+
+def audit_rows(entries: list[AuditEntry]) -> list[AuditRow]:
+    """The audit trail in words: ids become names (one query per kind of reference)."""
+    wanted: dict[type[Any], set[int]] = {}
+    for entry in entries:
+        for side in (entry.before or {}, entry.after or {}):
+            for key, value in side.items():
+                if key in AUDIT_REFERENCES and isinstance(value, int):
+                    wanted.setdefault(AUDIT_REFERENCES[key], set()).add(value)
+    names = {
+        model: {obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids)}
+        for model, ids in wanted.items()
+    }
+
+    def shown(key: str, value: Any) -> str:
+        if value is None or value == "":
+            return "–"
+        if key in AUDIT_REFERENCES and isinstance(value, int):
+            return names.get(AUDIT_REFERENCES[key], {}).get(value, f"#{value}")
+        if isinstance(value, bool):
+            return str(_("Yes") if value else _("No"))
+        if isinstance(value, str) and key.endswith("_at"):
+            try:
+                return timezone.localtime(dt.datetime.fromisoformat(value)).strftime(
+                    "%d.%m.%Y %H:%M"
+                )
+            except ValueError:
+                return value
+        if isinstance(value, dict):
+            return ", ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, "", []))
+        return str(value)
+
+    rows = []
+    for entry in entries:
+        before, after = entry.before or {}, entry.after or {}
+        changes = []
+        for key in dict.fromkeys([*before, *after]):
+            if key not in AUDIT_LABELS or (before.get(key) == after.get(key) and key in before):
+                continue
+            changes.append(
+                (
+                    str(AUDIT_LABELS[key]),
+                    shown(key, before.get(key)) if key in before else "",
+                    shown(key, after.get(key)) if key in after else "",
+                )
+            )
+        rows.append(AuditRow(entry, changes))
+    return rows
+
+
+@dataclass(frozen=True)
 class CustomerDetails:
     customer: Customer
     placement: Placement | None
@@ -430,7 +518,7 @@ class CustomerDetails:
     pending: dict[int, CorrectionRequest]
     products: list[ProductLine]
     meetings: list[Meeting]
-    audit_entries: list[AuditEntry]
+    audit_entries: list[AuditRow]
     card: list[CardField]
     move_campaigns: list[Campaign]
     segments: list[Segment]
@@ -494,10 +582,12 @@ def customer_details(user: User, customer_id: int, *, all_events: bool = False) 
             .select_related("booked_by", "campaign")
             .order_by("-starts_at")
         ),
-        audit_entries=list(
-            AuditEntry.objects.filter(customer_id=customer.pk)
-            .select_related("actor_user")
-            .order_by("-at", "-pk")[:100]
+        audit_entries=audit_rows(
+            list(
+                AuditEntry.objects.filter(customer_id=customer.pk)
+                .select_related("actor_user")
+                .order_by("-at", "-pk")[:100]
+            )
         ),
         card=card_fields(customer, list(customer.crm.fields.all())),
         move_campaigns=list(

@@ -240,3 +240,27 @@ def test_campaign_lists_filter_on_state_follow_up_and_responsible(
     assert names(responsible=world.agent2.pk) == {"Kunde due"}
     offer = world.campaign.flow.states.get(key="offer")
     assert names(state=offer.pk) == set()
+
+
+def test_details_show_the_audit_trail_in_words_at_a_fixed_query_cost(
+    client: Client, world: World
+) -> None:
+    from kundeflyt.handling.services import customer_move
+
+    customer = world.customer(1, segment=world.hot)
+    _history(world, customer.pk, 3)
+    customer_move(world.supervisor, customer_id=customer.pk, segment=world.cold)
+    client.force_login(world.supervisor)
+    url = reverse("handling:customer_details", args=[customer.pk])
+    page = client.get(url).content.decode()
+    assert "Moved" in page and "Segment: Varme → Kalde" in page
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    _history(world, customer.pk, 3000)
+    for _ in range(5):
+        customer_move(world.supervisor, customer_id=customer.pk, segment=world.hot)
+        customer_move(world.supervisor, customer_id=customer.pk, segment=world.cold)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few)

@@ -40,17 +40,3 @@ AUDIT_ACTIONS = {
 def audit_action(code: str) -> str:
     """The audit trail's action code in words."""
     return str(AUDIT_ACTIONS.get(code, code))
-
-
-@register.filter
-def audit_change(entry: Any) -> str:
-    """``key: before → after`` for each changed key, short enough for a table cell."""
-    before, after = entry.before or {}, entry.after or {}
-    parts = []
-    for key in list(dict.fromkeys([*before, *after]))[:6]:
-        old, new = before.get(key), after.get(key)
-        if key in before and key in after:
-            parts.append(f"{key}: {old} → {new}")
-        else:
-            parts.append(f"{key}: {new if key in after else old}")
-    return "; ".join(parts)
