@@ -5,6 +5,9 @@ their *counts at* time in the report time zone and their *counts for* user. "Non
 (no segment, no option, no user) is stored as 0, so that one plain unique constraint serves
 ``INSERT … ON CONFLICT … DO UPDATE`` on PostgreSQL and SQLite alike (NULLs never conflict).
 Rows whose counts fall back to 0 are kept: deleting them would race with a concurrent insert.
+The foreign keys have no database constraint: the rows are derived from the events, which
+hold those constraints, and checking them again would double the work of a rebuild. Nor are
+they indexed on their own: the unique key and the (campaign, day) index serve every query.
 """
 
 from __future__ import annotations
@@ -19,12 +22,22 @@ class OutcomeDay(models.Model):
 
     day = models.DateField(_("day"))
     campaign = models.ForeignKey(
-        "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="+"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     segment_key = models.BigIntegerField(_("segment"), default=0)
     user_key = models.BigIntegerField(_("user"), default=0)
     outcome = models.ForeignKey(
-        "flows.Outcome", verbose_name=_("outcome"), on_delete=models.CASCADE, related_name="+"
+        "flows.Outcome",
+        verbose_name=_("outcome"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     option_key = models.BigIntegerField(_("outcome option"), default=0)
     n = models.BigIntegerField(_("outcomes"), default=0)
@@ -52,7 +65,12 @@ class UserDay(models.Model):
 
     day = models.DateField(_("day"))
     campaign = models.ForeignKey(
-        "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="+"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     user_key = models.BigIntegerField(_("user"), default=0)
     n = models.BigIntegerField(_("outcomes"), default=0)
@@ -80,7 +98,12 @@ class UserHour(models.Model):
     day = models.DateField(_("day"))
     hour = models.PositiveSmallIntegerField(_("hour"))
     campaign = models.ForeignKey(
-        "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="+"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     user_key = models.BigIntegerField(_("user"), default=0)
     n = models.BigIntegerField(_("outcomes"), default=0)
@@ -104,15 +127,30 @@ class ProductDay(models.Model):
 
     day = models.DateField(_("day"))
     campaign = models.ForeignKey(
-        "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="+"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     segment_key = models.BigIntegerField(_("segment"), default=0)
     user_key = models.BigIntegerField(_("user"), default=0)
     outcome = models.ForeignKey(
-        "flows.Outcome", verbose_name=_("outcome"), on_delete=models.CASCADE, related_name="+"
+        "flows.Outcome",
+        verbose_name=_("outcome"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     product = models.ForeignKey(
-        "campaigns.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
+        "campaigns.Product",
+        verbose_name=_("product"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     status = models.CharField(_("status"), max_length=10)
     lines = models.BigIntegerField(_("product lines"), default=0)

@@ -391,9 +391,7 @@ def outcomes_report(user: User, filters: ReportFilter) -> Report:
             "flow"
         )
     }
-    options = {
-        o.pk: o for o in OutcomeOption.objects.filter(pk__in={r["option_key"] for r in rows})
-    }
+    options = {o.pk: o for o in OutcomeOption.objects.filter(campaign__in=list(scope.campaigns))}
     per_outcome = _group(rows, lambda r: r["outcome_id"], ["n"])
     total = sum(v["n"] for v in per_outcome.values())
 
