@@ -96,9 +96,11 @@ def line_chart(
     every = max(1, -(-count // 8))
     for i, label in enumerate(labels):
         if i % every == 0 or i == count - 1:
+            # The first and last labels keep inside the picture.
+            anchor = "start" if i == 0 and count > 1 else "end" if i == count - 1 else "middle"
             parts.append(
-                f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle" class="chart-axis">'
-                f"{escape(label)}</text>"
+                f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}" '
+                f'class="chart-axis">{escape(label)}</text>'
             )
     for n, (name, values) in enumerate(series):
         colour = COLOURS[n % len(COLOURS)]
