@@ -149,8 +149,13 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
         .order_by("name")
     )
     today_start, today_end = _day_bounds(today)
+    # Counted as the reports count them (rule 6): for whom and when it counts, if it counts.
     mine_today = Event.objects.filter(
-        actor_user=user, registered_at__gte=today_start, registered_at__lt=today_end
+        counts_for_user=user,
+        counts_at__gte=today_start,
+        counts_at__lt=today_end,
+        included_in_reports=True,
+        is_corrected=False,
     ).aggregate(
         outcomes=Count("pk"),
         progressive=Count("pk", filter=~Q(outcome__to_state__isnull=True)),

@@ -564,9 +564,9 @@ def _replace(old: Event, new: Event, correction: CorrectionRequest) -> None:
     """The old event leaves the reports and points to the new one; both stay in history."""
     if not Event.objects.filter(pk=old.pk, is_corrected=False).update(is_corrected=True):
         raise Conflict(_("That registration has already been corrected."), field="event")
+    rollup_event(old, -1)  # with its facts as they were: it counted until now
     old.is_corrected = True
     CorrectionRequest.objects.filter(pk=correction.pk).update(status=CorrectionRequest.Status.DONE)
-    rollup_event(old, -1)
 
 
 @transaction.atomic(durable=True)

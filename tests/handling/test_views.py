@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from kundeflyt.campaigns.models import PresentationMode, Product
 from kundeflyt.handling.models import Event, Placement
+from kundeflyt.handling.services import AfterSave as AfterSaveChoice
 from kundeflyt.handling.services import customer_select
 from tests.world import World
 
@@ -264,3 +265,33 @@ def test_details_show_the_audit_trail_in_words_at_a_fixed_query_cost(
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_my_results_today_count_as_the_reports_do(agent_client: Client, world: World) -> None:
+    from kundeflyt.handling.services import event_report_facts_change, outcome_register
+
+    for n in (1, 2):
+        customer = world.customer(n)
+        selection = customer_select(world.agent, customer_id=customer.pk)
+        outcome_register(
+            world.agent,
+            customer_id=customer.pk,
+            token=selection.token,
+            outcome_id=world.outcome("refused").pk,
+            comment="Nei",
+            then=AfterSaveChoice.MY_WORK,
+        )
+    work = agent_client.get(reverse("handling:my_work")).context["work"]
+    assert work.results == {"outcomes": 2, "progressive": 2, "sales": 0}
+
+    excluded = Event.objects.filter(actor_user=world.agent).first()
+    assert excluded is not None
+    event_report_facts_change(
+        world.supervisor,
+        event_id=excluded.pk,
+        included_in_reports=False,
+        counts_for_user=world.agent,
+        counts_at=excluded.counts_at,
+    )
+    work = agent_client.get(reverse("handling:my_work")).context["work"]
+    assert work.results["outcomes"] == 1

@@ -44,12 +44,6 @@ def today(shop: Shop) -> dict[str, tuple[object, ...]]:
     return {r[0]: tuple(r[2:5]) for r in report.table("people").rows}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handling.services._replace sets is_corrected before rollup_event(old, -1), which is "
-    "then a no-op (see the contract in reports/rollup.py): call rollup_event(old, -1) before "
-    "marking the event corrected, then remove this marker",
-)
 @pytest.mark.parametrize("as_original", [True, False])
 def test_a_correction_through_the_services_moves_the_count(shop: Shop, as_original: bool) -> None:
     world = shop.world
