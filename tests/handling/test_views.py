@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from kundeflyt.campaigns.models import PresentationMode, Product
 from kundeflyt.handling.models import Event, Placement
-from kundeflyt.handling.services import AfterSave as AfterSaveChoice
-from kundeflyt.handling.services import customer_select
+from kundeflyt.handling.services import AfterSave, customer_select
 from tests.world import World
 
 
@@ -279,7 +278,7 @@ def test_my_results_today_count_as_the_reports_do(agent_client: Client, world: W
             token=selection.token,
             outcome_id=world.outcome("refused").pk,
             comment="Nei",
-            then=AfterSaveChoice.MY_WORK,
+            then=AfterSave.MY_WORK,
         )
     work = agent_client.get(reverse("handling:my_work")).context["work"]
     assert work.results == {"outcomes": 2, "progressive": 2, "sales": 0}
