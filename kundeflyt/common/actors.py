@@ -22,12 +22,8 @@ class Process:
         return self.name
 
 
-IMPORT = Process("import")
 PRESENTER = Process("presenter")
-RETENTION = Process("retention")
 DEMO = Process("demo")
-
-Actor = "User | Process"
 
 
 def actor_fields(actor: User | Process, prefix: str = "actor") -> dict[str, Any]:

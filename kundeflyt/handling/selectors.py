@@ -60,16 +60,6 @@ def current_selection(user: User) -> Placement | None:
     )
 
 
-def holder_of(customer_id: int) -> User | None:
-    """Who has the customer open in the customer screen right now, if anyone."""
-    placement = (
-        Placement.objects.select_related("holder")
-        .filter(pk=customer_id, lease_expires_at__gt=timezone.now())
-        .first()
-    )
-    return placement.holder if placement else None
-
-
 # --- My work --------------------------------------------------------------------------------
 
 

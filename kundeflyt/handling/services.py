@@ -26,7 +26,7 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, has_perm, require
 from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption, Product, Segment
 from kundeflyt.campaigns.selectors import campaigns_visible_to, check_may_work
-from kundeflyt.common.actors import Process, actor_fields
+from kundeflyt.common.actors import PRESENTER, Process, actor_fields
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
 from kundeflyt.common.fields import clean_field_value
@@ -388,7 +388,7 @@ def customer_present_next(
                     "customer", "campaign", "segment", "state"
                 ).get(pk=candidate)
                 audit(
-                    Process("presenter") if campaign.is_predictive else user,
+                    PRESENTER if campaign.is_predictive else user,
                     "customer.present",
                     placement,
                     after={"holder": user.pk},

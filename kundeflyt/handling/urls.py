@@ -31,6 +31,11 @@ urlpatterns = [
     ),
     path("customers/<int:customer_id>/move/", views.customer_move, name="customer_move"),
     path(
+        "customers/<int:customer_id>/withdraw-correction/",
+        views.correction_withdraw,
+        name="correction_withdraw",
+    ),
+    path(
         "events/<int:event_id>/send-for-correction/",
         views.event_send_for_correction,
         name="event_send_for_correction",

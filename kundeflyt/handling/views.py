@@ -627,3 +627,21 @@ def selection_release(request: HttpRequest, customer_id: int) -> HttpResponseBas
     else:
         messages.success(request, _("The customer is released."))
     return redirect("handling:selected_customers")
+
+
+@login_required
+@require_POST
+def correction_withdraw(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    """Withdraw a correction nobody has registered yet; the customer is free again."""
+    placement = get_object_or_404(
+        Placement.objects.filter(customer__in=selectors.customers_visible_to(_user(request))),
+        pk=customer_id,
+    )
+    return _act(
+        request,
+        customer_id,
+        lambda: services.correction_cancel(
+            _user(request), correction_id=placement.correction_id or 0
+        ),
+        _("The correction is withdrawn."),
+    )

@@ -230,3 +230,28 @@ def test_report_facts_change_is_audited_and_the_event_stays(
             counts_for_user=world.agent,
             counts_at=later,
         )
+
+
+def test_a_correction_can_be_withdrawn_before_it_is_registered(
+    client,
+    world: World,
+    history: tuple[int, Event, Event],  # type: ignore[no-untyped-def]
+) -> None:
+    from django.urls import reverse
+
+    customer_id, _first, wrong = history
+    correction_send(
+        world.supervisor,
+        event_id=wrong.pk,
+        to_user=world.agent,
+        reason="Sjekk",
+        allowed_outcome_ids=[world.outcome("call_back").pk],
+    )
+    client.force_login(world.supervisor)
+    response = client.post(reverse("handling:correction_withdraw", args=[customer_id]), follow=True)
+    assert "The correction is withdrawn." in response.content.decode()
+    assert CorrectionRequest.objects.get().status == "cancelled"
+    assert Placement.objects.get(pk=customer_id).correction is None
+    assert AuditEntry.objects.filter(action="correction.cancel").exists()
+    wrong.refresh_from_db()
+    assert not wrong.is_corrected
