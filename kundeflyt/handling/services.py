@@ -112,13 +112,24 @@ def _free_or_mine(user: User, now: dt.datetime) -> Q:
     return Q(holder__isnull=True) | Q(holder=user) | Q(lease_expires_at__lte=now)
 
 
-def _held_by_other(placement: Placement, user: User | None, now: dt.datetime) -> bool:
-    return (
+# A placement nobody holds: set on release, and on any change that cuts a lapsed selection so
+# that a late registration from it is refused (fencing).
+NO_HOLDER: dict[str, Any] = {"holder": None, "selected_at": None, "lease_expires_at": None}
+
+
+def _refuse_if_held(placement: Placement, actor: Actor, now: dt.datetime) -> None:
+    """Refuse while another user has the customer open with a live lease, naming them."""
+    if (
         placement.holder_id is not None
-        and (user is None or placement.holder_id != user.pk)
+        and not (isinstance(actor, User) and placement.holder_id == actor.pk)
         and placement.lease_expires_at is not None
         and placement.lease_expires_at > now
-    )
+    ):
+        raise Conflict(
+            _("%(user)s has this customer open right now.") % {"user": placement.holder},
+            field="customer",
+            code="held",
+        )
 
 
 def _release_others(user: User, *, keep: int | None = None) -> None:
@@ -129,9 +140,7 @@ def _release_others(user: User, *, keep: int | None = None) -> None:
     released = list(mine.values_list("pk", flat=True))
     if not released:
         return
-    Placement.objects.filter(pk__in=released, holder=user).update(
-        holder=None, selected_at=None, lease_expires_at=None
-    )
+    Placement.objects.filter(pk__in=released, holder=user).update(**NO_HOLDER)
     for pk in released:
         audit(
             user,
@@ -301,9 +310,7 @@ def customer_release(actor: Actor, *, customer_id: int) -> None:
         if not campaigns_visible_to(actor).filter(pk=placement.campaign_id).exists():
             raise NotFound(_("No such customer."), field="customer")
     before = {"holder": placement.holder_id}
-    Placement.objects.filter(pk=customer_id).update(
-        holder=None, selected_at=None, lease_expires_at=None, version=F("version") + 1
-    )
+    Placement.objects.filter(pk=customer_id).update(**NO_HOLDER, version=F("version") + 1)
     audit(
         actor,
         "customer.release",
@@ -691,7 +698,7 @@ def outcome_register(
     if then == AfterSave.STAY:
         changes["lease_expires_at"] = _lease_until(now)
     else:
-        changes |= {"holder": None, "selected_at": None, "lease_expires_at": None}
+        changes |= NO_HOLDER
     Placement.objects.filter(pk=customer_id).update(**changes)
     return event
 
@@ -703,12 +710,7 @@ def _check_supervise(actor: Actor, placement: Placement, now: dt.datetime) -> No
     require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
     if not campaigns_visible_to(actor).filter(pk=placement.campaign_id).exists():
         raise NotFound(_("No such customer."), field="customer")
-    if _held_by_other(placement, actor if isinstance(actor, User) else None, now):
-        raise Conflict(
-            _("%(user)s has this customer open right now.") % {"user": placement.holder},
-            field="customer",
-            code="held",
-        )
+    _refuse_if_held(placement, actor, now)
 
 
 @transaction.atomic(durable=True)
@@ -725,13 +727,7 @@ def customer_move(
     placement = _locked_placement(customer_id)
     _check_supervise(actor, placement, now)
     before = _placement_snapshot(placement)
-    changes: dict[str, Any] = {
-        "version": F("version") + 1,
-        # A lapsed selection is cut: a late registration from it is refused (fencing).
-        "holder": None,
-        "selected_at": None,
-        "lease_expires_at": None,
-    }
+    changes: dict[str, Any] = {"version": F("version") + 1, **NO_HOLDER}
     if campaign is not None and campaign.pk != placement.campaign_id:
         if campaign.crm_id != placement.customer.crm_id:
             raise DomainError(
@@ -858,12 +854,7 @@ def _event_for_correction(actor: Actor, event_id: int) -> tuple[Event, Placement
             _("That registration has already been corrected."), field="event", code="corrected"
         )
     placement = _locked_placement(event.customer_id)
-    if _held_by_other(placement, actor if isinstance(actor, User) else None, timezone.now()):
-        raise Conflict(
-            _("%(user)s has this customer open right now.") % {"user": placement.holder},
-            field="customer",
-            code="held",
-        )
+    _refuse_if_held(placement, actor, timezone.now())
     if placement.campaign_id != event.campaign_id:
         raise DomainError(
             _(
@@ -888,11 +879,7 @@ def _await_correction(placement: Placement, correction: CorrectionRequest) -> No
     """The customer waits for the correction; a lapsed selection is cut, so that a late
     registration from it is refused (fencing)."""
     Placement.objects.filter(pk=placement.pk).update(
-        correction=correction,
-        version=F("version") + 1,
-        holder=None,
-        selected_at=None,
-        lease_expires_at=None,
+        correction=correction, version=F("version") + 1, **NO_HOLDER
     )
 
 
