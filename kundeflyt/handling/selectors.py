@@ -195,6 +195,17 @@ class CardField:
 
 
 @dataclass(frozen=True)
+class OutcomePanel:
+    """What registering an outcome offers: asked for by the screen and by each outcome pick."""
+
+    campaign: Campaign
+    outcomes: list[OutcomeChoice]
+    product_catalogue: list[Product]
+    colleagues: list[User]
+    correction: CorrectionRequest | None
+
+
+@dataclass(frozen=True)
 class CustomerScreen:
     placement: Placement
     customer: Customer
@@ -204,13 +215,9 @@ class CustomerScreen:
     products: list[ProductLine]
     meetings: list[Meeting]
     card: list[CardField]
-    outcomes: list[OutcomeChoice]
-    product_catalogue: list[Product]
-    product_fields: list[ExtraField]
+    panel: OutcomePanel
     links: list[CampaignLink]
     side_panel: list[Placement]
-    colleagues: list[User]
-    correction: CorrectionRequest | None
 
 
 HISTORY_SHOWN = 50
@@ -332,19 +339,24 @@ def offered_outcomes(
     ]
 
 
+def outcome_panel(user: User, placement: Placement) -> OutcomePanel:
+    """The outcomes the user may register on the customer now, and what they ask for."""
+    correction = placement.correction if placement.correction_id else None
+    if correction is not None and correction.to_user_id != user.pk:
+        correction = None
+    return OutcomePanel(
+        campaign=placement.campaign,
+        outcomes=offered_outcomes(placement, correction),
+        product_catalogue=list(Product.objects.filter(campaign=placement.campaign_id, active=True)),
+        colleagues=list(campaign_workers(placement.campaign)),
+        correction=correction,
+    )
+
+
 def customer_screen(user: User, placement: Placement) -> CustomerScreen:
     """All the customer screen shows, in a number of queries that does not grow with history."""
     customer = placement.customer
     campaign = placement.campaign
-    correction = (
-        placement.correction
-        if (
-            placement.correction_id
-            and placement.correction
-            and placement.correction.to_user_id == user.pk
-        )
-        else None
-    )
     now = timezone.now()
     return CustomerScreen(
         placement=placement,
@@ -363,15 +375,9 @@ def customer_screen(user: User, placement: Placement) -> CustomerScreen:
             .order_by("-starts_at")
         ),
         card=card_fields(customer, list(customer.crm.fields.all())),
-        outcomes=offered_outcomes(placement, correction),
-        product_catalogue=list(Product.objects.filter(campaign=campaign, active=True)),
-        product_fields=list(
-            ExtraField.objects.filter(campaign=campaign, applies_to=ExtraField.AppliesTo.PRODUCT)
-        ),
+        panel=outcome_panel(user, placement),
         links=list(campaign.links.all()),
         side_panel=list(my_follow_ups(user, until=now + dt.timedelta(days=7))[:25]),
-        colleagues=list(campaign_workers(campaign).order_by("first_name", "last_name")),
-        correction=correction,
     )
 
 
@@ -382,7 +388,11 @@ def campaign_workers(campaign: Campaign) -> QuerySet[User]:
     members = Q()
     if not campaign.visible_to_all:
         members = Q(pk__in=campaign.users.values("pk")) | Q(team__in=campaign.teams.values("pk"))
-    return users_with_perm(Perm.CUSTOMER_HANDLING).filter(granted, members)
+    return (
+        users_with_perm(Perm.CUSTOMER_HANDLING)
+        .filter(granted, members)
+        .order_by("first_name", "last_name", "pk")
+    )
 
 
 def customers_matching(actor: User | Process, query: str) -> QuerySet[Customer]:
@@ -592,9 +602,7 @@ def customer_details(user: User, customer_id: int, *, all_events: bool = False) 
             .order_by("name")
         ),
         segments=list(campaign.segments.all()) if campaign else [],
-        colleagues=list(campaign_workers(campaign).order_by("first_name", "last_name"))
-        if campaign
-        else [],
+        colleagues=list(campaign_workers(campaign)) if campaign else [],
         flow_outcomes=list(Outcome.objects.filter(flow=campaign.flow_id).order_by("position"))
         if campaign
         else [],

@@ -167,7 +167,7 @@ def _screen_context(request: HttpRequest, placement: Placement, **extra: Any) ->
         "working": working is not None and working[0] == placement.campaign_id,
         "default_then": (AfterSave.NEXT_FROM_LIST if working else AfterSave.MY_WORK).value,
         "now": timezone.now(),
-        "min_follow_up": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "min_follow_up": _min_follow_up(),
         "form": {},
         "errors": {},
         **extra,
@@ -216,11 +216,28 @@ def outcome_fields(request: HttpRequest) -> HttpResponse:
             "handling/partials/_lease_lost.html",
             {"message": _("You no longer have this customer open.")},
         )
-    context = _screen_context(request, placement)
-    choice = next(
-        (c for c in context["s"].outcomes if str(c.outcome.pk) == request.GET.get("outcome")), None
+    # Each pick of an outcome asks for this: only the panel, not the whole screen, is built.
+    panel = selectors.outcome_panel(_user(request), placement)
+    return render(
+        request,
+        "handling/partials/_outcome_fields.html",
+        {
+            "panel": panel,
+            "choice": _chosen(panel, request.GET.get("outcome")),
+            "min_follow_up": _min_follow_up(),
+            "form": {},
+            "errors": {},
+        },
     )
-    return render(request, "handling/partials/_outcome_fields.html", {**context, "choice": choice})
+
+
+def _chosen(panel: selectors.OutcomePanel, raw: str | None) -> selectors.OutcomeChoice | None:
+    return next((c for c in panel.outcomes if str(c.outcome.pk) == raw), None)
+
+
+def _min_follow_up() -> str:
+    """The earliest follow-up a ``datetime-local`` input accepts: now, in the user's zone."""
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
 
 
 @login_required
@@ -246,10 +263,7 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
             return redirect("handling:my_work")
         # The screen is built only to show a refusal: a successful save never needs it.
         context = _screen_context(request, placement)
-        choice = next(
-            (c for c in context["s"].outcomes if str(c.outcome.pk) == request.POST.get("outcome")),
-            None,
-        )
+        choice = _chosen(context["s"].panel, request.POST.get("outcome"))
         context |= {
             "form": request.POST,
             "errors": {error.field or "": error.message},
@@ -316,7 +330,7 @@ def campaign_customers(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "filters": filters,
             "keep": keep.urlencode(),
             "states": campaign.flow.states.all(),
-            "workers": selectors.campaign_workers(campaign).order_by("first_name", "last_name"),
+            "workers": selectors.campaign_workers(campaign),
         },
     )
 

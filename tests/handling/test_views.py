@@ -294,3 +294,16 @@ def test_my_results_today_count_as_the_reports_do(agent_client: Client, world: W
     )
     work = agent_client.get(reverse("handling:my_work")).context["work"]
     assert work.results["outcomes"] == 1
+
+
+def test_picking_an_outcome_loads_only_the_panel(agent_client: Client, world: World) -> None:
+    customer = world.customer(1)
+    _history(world, customer.pk, 3000)
+    customer_select(world.agent, customer_id=customer.pk)
+    with CaptureQueriesContext(connection) as captured:
+        response = agent_client.get(
+            reverse("handling:outcome_fields"), {"outcome": world.outcome("call_back").pk}
+        )
+    assert 'id="follow_up_at"' in response.content.decode()
+    assert not any("handling_event" in q["sql"] for q in captured.captured_queries)
+    assert len(captured) <= 12
