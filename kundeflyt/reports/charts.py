@@ -6,6 +6,7 @@ Labels are escaped; the figures come from the same table the page shows and expo
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,8 @@ from kundeflyt.reports.selectors import Table
 
 COLOURS = ("#1d4ed8", "#059669", "#b45309", "#7c3aed")
 MAX_BARS = 30
+AXIS_FONT_SIZE = 11  # .chart-axis in reports.css, in the picture's own units
+LABEL_GAP = 8  # the least room between two axis labels
 
 Number = int | float | Decimal
 
@@ -34,6 +37,29 @@ def _label(value: Any) -> str:
 
 def _figure(value: Number) -> str:
     return number_format(value, decimal_pos=None, use_l10n=True, force_grouping=True)
+
+
+def text_width(text: str, size: float = AXIS_FONT_SIZE) -> float:
+    """A generous estimate of how wide ``text`` is drawn: 0.6 em a character, wider than the
+    digits, dots and slashes of a date in any common sans-serif."""
+    return len(text) * size * 0.6
+
+
+def axis_labels(count: int, spacing: float, width: float) -> list[int]:
+    """The indexes of the ``count`` points, ``spacing`` apart, that get a label ``width`` wide.
+
+    The first label starts at its point and the last ends at its point (so both stay inside
+    the picture); the others are centred. The step keeps a centred label clear of the first,
+    hence one and a half labels apart; only the label before the last can still be too close
+    to the last, and it gives way. (First and last meet only on a plot under two labels wide.)
+    """
+    if count < 2:
+        return list(range(count))
+    step = max(1, math.ceil((1.5 * width + LABEL_GAP) / spacing))
+    shown = list(range(0, count - 1, step))
+    if shown[-1] != 0 and (count - 1 - shown[-1]) * spacing < 1.5 * width + LABEL_GAP:
+        shown.pop()
+    return [*shown, count - 1]
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[Number]) -> SafeString:
@@ -93,15 +119,14 @@ def line_chart(
             f'class="chart-grid"/><text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" '
             f'class="chart-axis">{escape(_figure(round(value)))}</text>'
         )
-    every = max(1, -(-count // 8))
-    for i, label in enumerate(labels):
-        if i % every == 0 or i == count - 1:
-            # The first and last labels keep inside the picture.
-            anchor = "start" if i == 0 and count > 1 else "end" if i == count - 1 else "middle"
-            parts.append(
-                f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}" '
-                f'class="chart-axis">{escape(label)}</text>'
-            )
+    widest = max((text_width(label) for label in labels), default=0.0)
+    for i in axis_labels(count, plot_w / max(count - 1, 1), widest):
+        # The first and last labels keep inside the picture.
+        anchor = "start" if i == 0 and count > 1 else "end" if i == count - 1 else "middle"
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}" '
+            f'class="chart-axis">{escape(labels[i])}</text>'
+        )
     for n, (name, values) in enumerate(series):
         colour = COLOURS[n % len(COLOURS)]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
