@@ -1,4 +1,9 @@
-"""Every report table as CSV and as XLSX, with the numbers the page shows."""
+"""Every report table as CSV and as XLSX, with the numbers the page shows.
+
+A CSV file is written the way a spreadsheet program in the user's language opens it with a
+double click: Norwegian Excel takes the comma for the decimal sign, so it separates fields by
+semicolons and reads dates as dd.mm.yyyy.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -25,23 +31,46 @@ def table_lines(table: Table) -> list[list[Any]]:
     return lines
 
 
-def cell_text(value: Any) -> str:
-    """A value as CSV text: dates in ISO form, numbers with a decimal point, nothing for None."""
+@dataclass(frozen=True)
+class CsvStyle:
+    """Field separator, decimal sign and date format of a CSV file."""
+
+    delimiter: str
+    decimal: str
+    date: str  # a strftime format
+
+
+ENGLISH_CSV = CsvStyle(delimiter=",", decimal=".", date="%Y-%m-%d")
+NORWEGIAN_CSV = CsvStyle(delimiter=";", decimal=",", date="%d.%m.%Y")
+
+
+def csv_style(language: str | None) -> CsvStyle:
+    """The style for one of the languages of the settings: Norwegian for nb, else English."""
+    return NORWEGIAN_CSV if language == "nb" else ENGLISH_CSV
+
+
+def cell_text(value: Any, style: CsvStyle) -> str:
+    """A value as CSV text in ``style``: whole numbers plain (no thousands separator), other
+    numbers in positional notation with the style's decimal sign, nothing for None."""
     if value is None:
         return ""
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return value.strftime(style.date)
+    if isinstance(value, float):
+        value = Decimal(repr(value))  # the shortest decimal that reads back as this float
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return format(value, "f").replace(".", style.decimal)
     return str(value)
 
 
-def table_csv(table: Table) -> bytes:
-    """UTF-8 with a byte-order mark, so that spreadsheet programs read æ, ø and å right."""
+def table_csv(table: Table, *, language: str | None) -> bytes:
+    """UTF-8 with a byte-order mark, so that spreadsheet programs read æ, ø and å right, in the
+    CSV style of ``language``."""
+    style = csv_style(language)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=style.delimiter, lineterminator="\r\n")
     for line in table_lines(table):
-        writer.writerow([cell_text(v) for v in line])
+        writer.writerow([cell_text(v, style) for v in line])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

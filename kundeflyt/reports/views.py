@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from kundeflyt.accounts.models import User
@@ -110,7 +110,9 @@ def export(request: HttpRequest, report: str, table: str, fmt: str) -> HttpRespo
     period = form.report_filter()
     name = f"kundeflyt-{report}-{table}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.{fmt}"
     if fmt == "csv":
-        response = HttpResponse(table_csv(chosen), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            table_csv(chosen, language=get_language()), content_type="text/csv; charset=utf-8"
+        )
     else:
         response = HttpResponse(table_xlsx(chosen), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{name}"'

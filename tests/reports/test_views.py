@@ -17,7 +17,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from kundeflyt.accounts.models import User
-from kundeflyt.reports.exports import cell_text
+from kundeflyt.reports.exports import ENGLISH_CSV, cell_text
 from kundeflyt.reports.selectors import REPORTS, ReportFilter
 from tests.reports.history import OSLO, Shop, register
 
@@ -190,7 +190,9 @@ def test_every_table_exports_to_csv_and_xlsx_with_the_numbers_of_the_page(
             response = client.get(url, PERIOD)
             assert response["Content-Type"].startswith("text/csv")
             assert "attachment" in response["Content-Disposition"]
-            assert read_csv(response.content) == [[cell_text(v) for v in line] for line in lines]
+            assert read_csv(response.content) == [
+                [cell_text(v, ENGLISH_CSV) for v in line] for line in lines
+            ]
 
             url = reverse("reports:export", args=[key, table.key, "xlsx"])
             xlsx = read_xlsx(client.get(url, PERIOD).content)
