@@ -35,6 +35,7 @@ from faker import Faker
 
 from kundeflyt.accounts.models import Team, User
 from kundeflyt.accounts.permissions import Perm
+from kundeflyt.campaigns.calling_hours import retry_time
 from kundeflyt.campaigns.models import (
     Campaign,
     CampaignLink,
@@ -55,6 +56,7 @@ from kundeflyt.crm.services import customer_snapshot
 from kundeflyt.flows.models import Flow, FollowUpRule, Outcome, ProductRule, State
 from kundeflyt.flows.services import standard_flow
 from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
+from kundeflyt.handling.transitions import after_outcome
 from kundeflyt.reports.rollup import rollup_rebuild
 
 DATA_OWNER_NAME = "Nordlys Energi AS"
@@ -949,21 +951,18 @@ class _Builder:
         if outcome.books_meeting:
             meeting = self._meeting(customer, kit, at, agent, event.extra_values)
 
-        placement.follow_up_at = step.follow_up_at
-        placement.follow_up_user = follow_up_user
-        placement.set_by_user = agent
-        placement.set_by_process = ""
+        changes = after_outcome(
+            placement,
+            outcome=outcome,
+            from_state=state,
+            at=at,
+            follow_up_at=step.follow_up_at,
+            follow_up_user=follow_up_user,
+            retry_at=retry_time(kit.campaign, at),
+        )
+        for name, value in (changes | actor_fields(agent, prefix="set_by")).items():
+            setattr(placement, name, value)
         placement.version += 1
-        if outcome.is_progressive:
-            if to_state.pk != state.pk:
-                placement.state_since = at
-            placement.state = to_state
-            placement.is_final = to_state.is_final
-            placement.attempts = 0
-        else:
-            placement.attempts += 1
-            placement.last_attempt_at = at
-            placement.waiting_since = at
         return event, to_state, lines, meeting
 
     def _extra_values(self, fields: list[ExtraField]) -> dict[str, Any]:

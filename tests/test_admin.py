@@ -29,7 +29,8 @@ from kundeflyt.campaigns.models import (
 from kundeflyt.common.actors import Process
 from kundeflyt.common.models import AuditEntry
 from kundeflyt.crm.models import CRM, BlockedNumber, Customer, DataOwner, FieldDefinition
-from kundeflyt.crm.services import blocked_number_add, customer_create
+from kundeflyt.crm.services import blocked_number_add
+from kundeflyt.handling.services import customer_add
 from kundeflyt.flows.models import Flow, Outcome, State, StateKind
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
 from tests.factories import CampaignFactory, SegmentFactory, UserFactory, simple_flow
@@ -60,9 +61,8 @@ def campaign() -> Campaign:
 
 
 def make_customer(campaign: Campaign, n: int, **kwargs: Any) -> Customer:
-    return customer_create(
+    return customer_add(
         SETUP,
-        crm=campaign.crm,
         customer_id=f"K{n}",
         name=f"Kunde {n}",
         campaign=campaign,
@@ -478,9 +478,8 @@ def test_the_customer_page_shows_its_fields_and_where_it_is_worked(
     FieldDefinition.objects.create(
         crm=campaign.crm, key="employees", label="Ansatte", type="number"
     )
-    customer = customer_create(
+    customer = customer_add(
         SETUP,
-        crm=campaign.crm,
         customer_id="77",
         name="Ola",
         fields={"employees": 12},

@@ -11,7 +11,7 @@ from kundeflyt.accounts.permissions import Perm
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.actors import Process
 from kundeflyt.crm.models import CRM, Customer, FieldDefinition
-from kundeflyt.crm.services import customer_create
+from kundeflyt.handling.services import customer_add
 from kundeflyt.flows.models import Outcome
 from tests.factories import CampaignFactory, CRMFactory, SegmentFactory, UserFactory
 
@@ -39,9 +39,8 @@ class World:
         campaign: Campaign | None = None,
         **kwargs: object,
     ) -> Customer:
-        return customer_create(
+        return customer_add(
             SETUP,
-            crm=self.crm,
             customer_id=str(n),
             name=f"Kunde {n}",
             campaign=campaign or self.campaign,

@@ -4,8 +4,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.fields import FieldType
@@ -53,6 +55,22 @@ class Campaign(models.Model):
     min_minutes_between_attempts = models.PositiveIntegerField(
         _("least time between attempts (minutes)"), default=0
     )
+    # Calling hours (rule 11): empty means weekdays 09–21 for consumers, 08–17 for businesses.
+    calling_from = models.TimeField(
+        _("calls from"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: 09:00 for consumers, 08:00 for businesses."),
+    )
+    calling_until = models.TimeField(
+        _("calls until"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Empty: 21:00 for consumers, 17:00 for businesses. Consumers are never called "
+            "before 09:00 or after 21:00."
+        ),
+    )
     calls_enabled = models.BooleanField(_("calls (integrated telephony)"), default=False)
     sms_enabled = models.BooleanField(_("SMS"), default=False)
     currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
@@ -61,9 +79,28 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(calling_from__isnull=True)
+                | Q(calling_until__isnull=True)
+                | Q(calling_from__lt=F("calling_until")),
+                name="campaign_calling_hours_in_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from kundeflyt.campaigns.calling_hours import calling_hours
+
+        if self.crm_id is None:
+            return
+        start, end = calling_hours(self)
+        if start >= end:
+            raise ValidationError(
+                {"calling_until": _("The calling hours leave no time to call in.")}
+            )
 
     @property
     def is_predictive(self) -> bool:

@@ -242,13 +242,7 @@ class CustomerAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("placement"))
     def placement_summary(self, customer: Customer) -> str:
-        from kundeflyt.handling.models import Placement
-
-        placement = (
-            Placement.objects.select_related("campaign", "segment", "state")
-            .filter(pk=customer.pk)
-            .first()
-        )
+        placement = _placement(customer)
         if placement is None:
             return str(_("In no campaign."))
         parts = [str(placement.campaign), str(placement.segment or _("unsegmented"))]

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.permissions import Perm, require
-from kundeflyt.campaigns.selectors import data_owners_visible_to
+from kundeflyt.accounts.visibility import check_may_see_customer, data_owners_visible_to
 from kundeflyt.common.actors import Process
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import DomainError, NotAllowed
@@ -20,7 +20,6 @@ from kundeflyt.crm.models import CRM, BlockedNumber, Customer, FieldDefinition, 
 
 if TYPE_CHECKING:
     from kundeflyt.accounts.models import User
-    from kundeflyt.campaigns.models import Campaign, Segment
 
 PHONE_FIELDS = ("phone1", "phone2", "phone3")
 STANDARD_FIELDS = ("customer_id", "name", *PHONE_FIELDS, "email")
@@ -116,13 +115,10 @@ def customer_create(
     email: str = "",
     fields: Mapping[str, Any] | None = None,
     source: str = Customer.Source.MANUAL,
-    campaign: Campaign | None = None,
-    segment: Segment | None = None,
 ) -> Customer:
     """Create a customer in ``crm``: customer id unique in the CRM, phones in E.164, the CRM's
-    own fields checked by type; with a campaign it starts there, available."""
-    from kundeflyt.handling.services import placement_create
-
+    own fields checked by type. ``handling.services.customer_add`` also places it in a
+    campaign."""
     require(actor, Perm.CUSTOMER_HANDLING)
     _check_crm_access(actor, crm)
     raw = {
@@ -159,8 +155,6 @@ def customer_create(
         after=customer_snapshot(customer),
         customer_id=customer.pk,
     )
-    if campaign is not None:
-        placement_create(actor, customer=customer, campaign=campaign, segment=segment)
     return customer
 
 
@@ -170,10 +164,8 @@ def customer_update(
 ) -> Customer:
     """Change standard or CRM fields of a customer; each value is checked by its type and the
     change is audited with the values before and after."""
-    from kundeflyt.handling.selectors import check_may_see_customer
-
     require(actor, Perm.CUSTOMER_HANDLING)
-    check_may_see_customer(actor, customer)
+    check_may_see_customer(actor, customer.pk)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     before = customer_snapshot(customer)
     standard = {k: _clean_standard(k, v) for k, v in changes.items() if k in STANDARD_FIELDS}

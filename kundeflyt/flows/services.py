@@ -169,13 +169,15 @@ def _validate_outcome(flow: Flow, outcome: Outcome) -> None:
         )
     if (
         target is not None
-        and target.kind == StateKind.FOLLOW_UP
-        and outcome.follow_up == FollowUpRule.NONE
+        and target.kind in (StateKind.FOLLOW_UP, StateKind.IN_PROGRESS)
+        and outcome.follow_up != FollowUpRule.REQUIRED
     ):
+        # Rule 10: such a state is worked only through its follow-up; without one the
+        # customer would be presented to no one.
         raise DomainError(
             _(
-                "The outcome “%(outcome)s” leads to the follow-up state “%(state)s”, "
-                "so it must offer a follow-up."
+                "The outcome “%(outcome)s” leads to “%(state)s”, where customers are worked "
+                "through their follow-up, so it must require a follow-up."
             )
             % {**names, "state": target.name},
             field="follow_up",

@@ -1,5 +1,5 @@
-// Keyboard use of the customer screen: number keys pick outcomes, Ctrl+Enter saves,
-// Alt+N asks for the next customer, "/" goes to search, "?" shows the help.
+// Keyboard use: number keys pick outcomes, Ctrl+Enter saves, Alt+N asks for the next
+// customer, Alt+S starts working from My work, "/" goes to search, "?" shows the help.
 (function () {
   "use strict";
 
@@ -24,6 +24,11 @@
     if (event.altKey && (event.key === "n" || event.key === "N" || event.code === "KeyN")) {
       var next = document.querySelector("[data-key=next]");
       if (next) { event.preventDefault(); next.click(); }
+      return;
+    }
+    if (event.altKey && (event.key === "s" || event.key === "S" || event.code === "KeyS")) {
+      var start = document.querySelector("[data-key=start]");
+      if (start) { event.preventDefault(); start.click(); }
       return;
     }
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) { return; }

@@ -14,11 +14,10 @@ from kundeflyt.handling.services import (
     customer_move,
     customer_present_next,
     customer_select,
-    follow_up_change,
-    follow_up_reassign,
+    follow_up_set,
     outcome_register,
 )
-from tests.factories import CampaignFactory, CRMFactory, SegmentFactory
+from tests.factories import CampaignFactory, CRMFactory, SegmentFactory, UserFactory
 from tests.world import World
 
 
@@ -118,38 +117,83 @@ def test_a_move_cuts_a_lapsed_selection_so_the_late_registration_is_refused(
     assert not Event.objects.exists()
 
 
-def test_follow_up_time_and_responsible_user_can_be_changed(world: World) -> None:
+def test_follow_up_time_and_responsible_user_change_together(world: World) -> None:
     customer_id = in_offer_with_follow_up(world)
     when = later(24)
 
-    follow_up_change(world.supervisor, customer_id=customer_id, follow_up_at=when)
-    follow_up_reassign(world.supervisor, customer_id=customer_id, responsible=world.agent2)
+    follow_up_set(
+        world.supervisor, customer_id=customer_id, follow_up_at=when, responsible=world.agent2
+    )
 
     placement = Placement.objects.get(pk=customer_id)
     assert placement.follow_up_at == when and placement.follow_up_user == world.agent2
-    actions = list(
-        AuditEntry.objects.filter(customer_id=customer_id)
-        .order_by("id")
-        .values_list("action", flat=True)
+    entry = AuditEntry.objects.filter(customer_id=customer_id).latest("id")
+    assert entry.action == "followup.change"
+    assert entry.before["follow_up_user"] == world.agent.pk
+    assert entry.after["follow_up_user"] == world.agent2.pk
+
+
+def test_a_refused_responsible_user_leaves_the_time_unchanged_too(world: World) -> None:
+    """Item 2 of issue 8: time and responsible user are one change, so a refusal of either
+    changes neither (they were two services in two transactions)."""
+    customer_id = in_offer_with_follow_up(world)
+    before = Placement.objects.get(pk=customer_id)
+    stranger = UserFactory()
+
+    with pytest.raises(DomainError) as refused:
+        follow_up_set(
+            world.supervisor, customer_id=customer_id, follow_up_at=later(48), responsible=stranger
+        )
+
+    assert refused.value.field == "follow_up_user"
+    after = Placement.objects.get(pk=customer_id)
+    assert (after.follow_up_at, after.follow_up_user_id, after.version) == (
+        before.follow_up_at,
+        before.follow_up_user_id,
+        before.version,
     )
-    assert actions[-2:] == ["followup.change", "followup.reassign"]
+    assert not AuditEntry.objects.filter(action__startswith="followup.").exists()
 
 
 def test_bad_follow_up_changes_are_refused(world: World) -> None:
     customer_id = in_offer_with_follow_up(world)
     with pytest.raises(DomainError) as past:
-        follow_up_change(
+        follow_up_set(
             world.supervisor,
             customer_id=customer_id,
             follow_up_at=timezone.now() - dt.timedelta(minutes=5),
+            responsible=world.agent,
         )
     assert past.value.field == "follow_up_at"
-    from tests.factories import UserFactory
-
-    with pytest.raises(DomainError) as stranger:
-        follow_up_reassign(world.supervisor, customer_id=customer_id, responsible=UserFactory())
-    assert stranger.value.field == "follow_up_user"
     with pytest.raises(NotAllowed):
-        follow_up_change(world.agent, customer_id=customer_id, follow_up_at=later())
+        follow_up_set(
+            world.agent, customer_id=customer_id, follow_up_at=later(), responsible=world.agent
+        )
     placement = Placement.objects.get(pk=customer_id)
     assert placement.follow_up_user == world.agent
+
+
+def test_clearing_the_follow_up_of_a_customer_worked_through_it_is_refused(world: World) -> None:
+    """Rule 10: "Tilbud sendt" is worked only through its follow-up."""
+    customer_id = in_offer_with_follow_up(world)
+    with pytest.raises(DomainError, match="choose a new time") as refused:
+        follow_up_set(
+            world.supervisor, customer_id=customer_id, follow_up_at=None, responsible=None
+        )
+    assert refused.value.field == "follow_up_at"
+    assert Placement.objects.get(pk=customer_id).follow_up_at is not None
+
+
+def test_clearing_a_call_back_puts_an_available_customer_back_in_the_queue(world: World) -> None:
+    customer = world.customer(3)
+    Placement.objects.filter(pk=customer.pk).update(
+        follow_up_at=later(), follow_up_user=world.agent
+    )
+
+    follow_up_set(world.supervisor, customer_id=customer.pk, follow_up_at=None, responsible=None)
+
+    placement = Placement.objects.get(pk=customer.pk)
+    assert placement.follow_up_at is None and placement.follow_up_user is None
+    assert AuditEntry.objects.filter(action="followup.clear", customer_id=customer.pk).exists()
+    selection = customer_present_next(world.agent2, campaign=world.campaign)
+    assert selection is not None and selection.customer_id == customer.pk

@@ -12,9 +12,13 @@ from django.utils import timezone
 
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.common.models import AuditEntry
-from kundeflyt.crm.services import customer_create
 from kundeflyt.handling.models import CorrectionRequest, Event, Placement
-from kundeflyt.handling.services import AfterSave, customer_select, outcome_register
+from kundeflyt.handling.services import (
+    AfterSave,
+    customer_add,
+    customer_select,
+    outcome_register,
+)
 from tests.factories import CampaignFactory, UserFactory
 from tests.world import SETUP, World
 
@@ -83,9 +87,7 @@ def test_releasing_someone_elses_customer_needs_extended_rights(
 
 def test_no_customer_of_a_hidden_campaign_is_reachable_by_url(client: Client, world: World) -> None:
     hidden = CampaignFactory(crm=world.crm, visible_to_all=False)
-    customer = customer_create(
-        SETUP, crm=world.crm, customer_id="H-1", name="Skjult", campaign=hidden
-    )
+    customer = customer_add(SETUP, customer_id="H-1", name="Skjult", campaign=hidden)
     client.force_login(world.supervisor)
     for name in ("customer_details", "customer_presence", "customer_fields"):
         assert client.get(reverse(f"handling:{name}", args=[customer.pk])).status_code == 404

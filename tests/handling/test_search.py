@@ -26,12 +26,10 @@ def test_customer_id_name_and_email_match(world: World) -> None:
 
 
 def test_customers_of_campaigns_the_user_may_not_see_are_not_found(world: World) -> None:
-    from kundeflyt.crm.services import customer_create
+    from kundeflyt.handling.services import customer_add
 
     hidden_campaign = CampaignFactory(crm=world.crm, visible_to_all=False)
-    hidden = customer_create(
-        SETUP, crm=world.crm, customer_id="H-1", name="Skjult", campaign=hidden_campaign
-    )
+    hidden = customer_add(SETUP, customer_id="H-1", name="Skjult", campaign=hidden_campaign)
     assert list(customers_matching(world.agent, "Skjult")) == []
     hidden_campaign.users.add(world.agent)
     assert list(customers_matching(world.agent, "Skjult")) == [hidden]

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import Team, User
 from kundeflyt.accounts.permissions import Perm, has_perm
+from kundeflyt.accounts.visibility import campaigns_visible_to
 from kundeflyt.campaigns.models import Segment
-from kundeflyt.campaigns.selectors import campaigns_visible_to
 from kundeflyt.crm.models import DataOwner
 from kundeflyt.flows.models import Outcome
 from kundeflyt.reports.selectors.scope import UNSEGMENTED

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, has_perm
+from kundeflyt.accounts.visibility import campaigns_visible_to
 from kundeflyt.campaigns.models import Campaign
-from kundeflyt.campaigns.selectors import campaigns_visible_to
 
 UNSEGMENTED = 0  # the segment filter's value for customers in no segment
 

@@ -1,0 +1,50 @@
+"""The one way a view answers a refused action (a ``DomainError`` from a service).
+
+A page post gets the reason as a message and goes back where the user came from; an htmx
+request gets its partial again with the field at fault and the reason, in a 422 (htmx swaps
+it, so the reason shows beside the field). Errors a view does not handle become an error
+page of their status in ``DomainErrorMiddleware``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+
+from kundeflyt.common.errors import DomainError
+
+REFUSED = 422
+
+
+def refused(
+    request: HttpRequest,
+    error: DomainError,
+    *,
+    back: str,
+    template: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> HttpResponseBase:
+    """Answer a refusal: ``template`` with ``error`` and ``error_field`` for htmx (when
+    given), otherwise a message and a redirect to ``back`` (a URL or a URL name)."""
+    if template is not None and getattr(request, "htmx", False):
+        return render(
+            request,
+            template,
+            (context or {}) | {"error": error.message, "error_field": error.field},
+            status=REFUSED,
+        )
+    messages.error(request, error.message)
+    return redirect(back)
+
+
+def htmx_redirect(request: HttpRequest, to: str) -> HttpResponse:
+    """Send the browser to ``to``: through htmx when htmx asked (a full page load), with a
+    plain redirect otherwise, so that a reload never posts a form again."""
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = to
+        return response
+    return redirect(to)

@@ -1,0 +1,81 @@
+"""Reads of customers in their campaigns, always given the user so that visibility holds, one
+module per page or purpose. Callers import from the package.
+
+- ``work``: the current customer, My work, the side panel
+- ``screen``: the customer screen, its card and outcome panel
+- ``details``: customer details, presence and the audit trail in words
+- ``lists``: the one filter set of customer lists
+- ``search``: finding customers
+- ``reach``: rule 10, customers no one would be presented
+- ``selected``: who has which customer open
+"""
+
+from kundeflyt.accounts.visibility import check_may_see_customer, customers_visible_to
+from kundeflyt.handling.selectors.details import (
+    AuditRow,
+    CustomerDetails,
+    Presence,
+    audit_rows,
+    customer_details,
+    customer_presence,
+)
+from kundeflyt.handling.selectors.lists import FieldFilter, PlacementFilter, placements_filtered
+from kundeflyt.handling.selectors.reach import REACH, placements_out_of_reach
+from kundeflyt.handling.selectors.screen import (
+    CardField,
+    CustomerScreen,
+    OutcomeChoice,
+    OutcomePanel,
+    campaign_workers,
+    card_fields,
+    customer_events,
+    customer_screen,
+    display_value,
+    offered_outcomes,
+    outcome_panel,
+)
+from kundeflyt.handling.selectors.search import customers_matching
+from kundeflyt.handling.selectors.selected import selected_customers
+from kundeflyt.handling.selectors.work import (
+    MyWork,
+    SidePanel,
+    current_selection,
+    my_follow_ups,
+    my_work,
+    side_panel,
+)
+
+__all__ = [
+    "REACH",
+    "AuditRow",
+    "CardField",
+    "CustomerDetails",
+    "CustomerScreen",
+    "FieldFilter",
+    "MyWork",
+    "OutcomeChoice",
+    "OutcomePanel",
+    "PlacementFilter",
+    "Presence",
+    "SidePanel",
+    "audit_rows",
+    "campaign_workers",
+    "card_fields",
+    "check_may_see_customer",
+    "current_selection",
+    "customer_details",
+    "customer_events",
+    "customer_presence",
+    "customer_screen",
+    "customers_matching",
+    "customers_visible_to",
+    "display_value",
+    "my_follow_ups",
+    "my_work",
+    "offered_outcomes",
+    "outcome_panel",
+    "placements_filtered",
+    "placements_out_of_reach",
+    "selected_customers",
+    "side_panel",
+]

@@ -1,0 +1,285 @@
+"""What the customer screen shows (S1–S12), in a number of queries that does not grow with the
+customer's history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, users_with_perm
+from kundeflyt.campaigns.calling_hours import retry_time, suggested_follow_up
+from kundeflyt.campaigns.models import Campaign, CampaignLink, ExtraField, OutcomeOption, Product
+from kundeflyt.common.phones import display_phone
+from kundeflyt.crm.models import Customer, FieldDefinition
+from kundeflyt.flows.models import FollowUpRule, Outcome
+from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
+from kundeflyt.handling.selectors.work import SidePanel, side_panel
+from kundeflyt.handling.transitions import needs_follow_up
+from kundeflyt.integrations.lookups import lookup_links
+
+HISTORY_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class OutcomeChoice:
+    outcome: Outcome
+    number: int
+    options: list[OutcomeOption]
+    extra_fields: list[ExtraField]
+    # The follow-up suggested when the outcome is picked, and where an attempt moves the
+    # customer's current follow-up to (rule 10), both as ``datetime-local`` values.
+    default_follow_up: str = ""
+    moves_follow_up_to: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class CardField:
+    key: str
+    label: str
+    type: str
+    value: Any
+    display: str
+    lookups: list[tuple[str, str]]
+    required: bool = False
+    choices: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class OutcomePanel:
+    """What registering an outcome offers: asked for by the screen and by each outcome pick."""
+
+    campaign: Campaign
+    outcomes: list[OutcomeChoice]
+    product_catalogue: list[Product]
+    colleagues: list[User]
+    correction: CorrectionRequest | None
+
+
+@dataclass(frozen=True)
+class CustomerScreen:
+    placement: Placement
+    customer: Customer
+    campaign: Campaign
+    events: list[Event]
+    event_count: int
+    products: list[ProductLine]
+    meetings: list[Meeting]
+    card: list[CardField]
+    panel: OutcomePanel
+    links: list[CampaignLink]
+    side_panel: SidePanel
+
+
+def customer_events(customer_id: int, *, limit: int | None = HISTORY_SHOWN) -> list[Event]:
+    """The customer's history across campaigns, newest first, in a fixed number of queries."""
+    events = (
+        Event.objects.filter(customer_id=customer_id)
+        .select_related(
+            "outcome",
+            "option",
+            "from_state",
+            "to_state",
+            "campaign",
+            "segment",
+            "actor_user",
+            "counts_for_user",
+            "corrected_by",
+        )
+        .prefetch_related("product_lines__product")
+        .order_by("-registered_at", "-pk")
+    )
+    return list(events[:limit] if limit else events)
+
+
+def standard_field_label(key: str) -> str:
+    """The label of a standard customer field, in the reader's language."""
+    labels = {
+        "name": _("Name"),
+        "customer_id": _("Customer id"),
+        "phone1": _("Phone"),
+        "email": _("E-mail"),
+    }
+    if key in ("phone2", "phone3"):
+        return _("Phone %(n)s") % {"n": key[-1]}
+    return str(labels.get(key, key))
+
+
+def card_fields(customer: Customer, definitions: list[FieldDefinition]) -> list[CardField]:
+    """The customer card: standard fields, then the CRM's own, with lookup links."""
+    standard = [
+        CardField(
+            "name",
+            standard_field_label("name"),
+            "text",
+            customer.name,
+            customer.name,
+            lookup_links(["proff", "google"], customer.name)
+            if customer.crm.kind == "b2b"
+            else lookup_links(["gulesider"], customer.name),
+        ),
+        CardField(
+            "customer_id",
+            standard_field_label("customer_id"),
+            "text",
+            customer.customer_id,
+            customer.customer_id,
+            [],
+            required=True,
+        ),
+    ]
+    for n in (1, 2, 3):
+        key = f"phone{n}"
+        value = getattr(customer, key)
+        if n == 1 or value:
+            standard.append(
+                CardField(key, standard_field_label(key), "phone", value, display_phone(value), [])
+            )
+    standard.append(
+        CardField(
+            "email", standard_field_label("email"), "email", customer.email, customer.email, []
+        )
+    )
+    own = [
+        CardField(
+            d.key,
+            d.label,
+            d.type,
+            customer.fields.get(d.key),
+            display_value(d.type, customer.fields.get(d.key)),
+            lookup_links(d.lookups, customer.fields.get(d.key)),
+            d.required,
+            d.choices,
+        )
+        for d in definitions
+    ]
+    return standard + own
+
+
+def display_value(field_type: str, value: Any) -> str:
+    if value in (None, "", []):
+        return ""
+    if field_type == "checkbox":
+        return str(_("Yes") if value else _("No"))
+    if field_type == "date":
+        try:
+            return dt.date.fromisoformat(value).strftime("%d.%m.%Y")
+        except (TypeError, ValueError):
+            return str(value)
+    if field_type == "phone":
+        return display_phone(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _local_input(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def offered_outcomes(
+    placement: Placement, correction: CorrectionRequest | None
+) -> list[OutcomeChoice]:
+    """What the flow offers from the current state (or what a correction allows), with the
+    follow-up each suggests inside the campaign's calling hours."""
+    campaign = placement.campaign
+    outcomes = Outcome.objects.filter(flow=campaign.flow_id).select_related("to_state")
+    if correction is not None:
+        outcomes = outcomes.filter(pk__in=correction.allowed_outcomes.values("pk"))
+    else:
+        outcomes = outcomes.filter(from_states=placement.state_id)
+    outcomes_list = list(outcomes.order_by("position", "pk"))
+    options: dict[int, list[OutcomeOption]] = {}
+    for option in OutcomeOption.objects.filter(campaign=placement.campaign_id):
+        options.setdefault(option.outcome_id, []).append(option)
+    fields: dict[int, list[ExtraField]] = {}
+    for extra in ExtraField.objects.filter(
+        campaign=placement.campaign_id, applies_to=ExtraField.AppliesTo.OUTCOME
+    ):
+        if extra.outcome_id:
+            fields.setdefault(extra.outcome_id, []).append(extra)
+    now = timezone.now()
+    keeps_follow_up = placement.follow_up_at is not None or needs_follow_up(placement.state)
+    retry = retry_time(campaign, now) if keeps_follow_up and correction is None else None
+
+    def choice(outcome: Outcome, number: int) -> OutcomeChoice:
+        minutes = outcome.follow_up_default_minutes
+        suggested = ""
+        if minutes and outcome.follow_up != FollowUpRule.NONE:
+            suggested = _local_input(suggested_follow_up(campaign, now, minutes))
+        # An attempt that sets no follow-up of its own moves the customer's (rule 10).
+        attempt = not outcome.is_progressive and outcome.follow_up != FollowUpRule.REQUIRED
+        return OutcomeChoice(
+            outcome,
+            number,
+            options.get(outcome.pk, []),
+            fields.get(outcome.pk, []),
+            suggested,
+            retry if attempt else None,
+        )
+
+    # Attempts first, then progressive outcomes: number keys follow that order.
+    ordered = [o for o in outcomes_list if not o.is_progressive] + [
+        o for o in outcomes_list if o.is_progressive
+    ]
+    return [choice(o, n) for n, o in enumerate(ordered, start=1)]
+
+
+def outcome_panel(user: User, placement: Placement) -> OutcomePanel:
+    """The outcomes the user may register on the customer now, and what they ask for."""
+    correction = placement.correction if placement.correction_id else None
+    if correction is not None and correction.to_user_id != user.pk:
+        correction = None
+    return OutcomePanel(
+        campaign=placement.campaign,
+        outcomes=offered_outcomes(placement, correction),
+        product_catalogue=list(Product.objects.filter(campaign=placement.campaign_id, active=True)),
+        colleagues=list(campaign_workers(placement.campaign)),
+        correction=correction,
+    )
+
+
+def customer_screen(user: User, placement: Placement) -> CustomerScreen:
+    """All the customer screen shows, in a number of queries that does not grow with history."""
+    customer = placement.customer
+    campaign = placement.campaign
+    return CustomerScreen(
+        placement=placement,
+        customer=customer,
+        campaign=campaign,
+        events=customer_events(customer.pk),
+        event_count=Event.objects.filter(customer_id=customer.pk).count(),
+        products=list(
+            ProductLine.objects.filter(customer_id=customer.pk)
+            .select_related("product", "event")
+            .order_by("-event__registered_at", "pk")
+        ),
+        meetings=list(
+            Meeting.objects.filter(customer_id=customer.pk, deleted_at__isnull=True)
+            .select_related("booked_by")
+            .order_by("-starts_at")
+        ),
+        card=card_fields(customer, list(customer.crm.fields.all())),
+        panel=outcome_panel(user, placement),
+        links=list(campaign.links.all()),
+        side_panel=side_panel(user),
+    )
+
+
+def campaign_workers(campaign: Campaign) -> QuerySet[User]:
+    """Users who may be responsible for a follow-up in the campaign (see rule 3)."""
+    owner = campaign.crm.data_owner
+    granted = Q(pk__in=owner.users.values("pk")) | Q(team__in=owner.teams.values("pk"))
+    members = Q()
+    if not campaign.visible_to_all:
+        members = Q(pk__in=campaign.users.values("pk")) | Q(team__in=campaign.teams.values("pk"))
+    return (
+        users_with_perm(Perm.CUSTOMER_HANDLING)
+        .filter(granted, members)
+        .order_by("first_name", "last_name", "pk")
+    )

@@ -1,0 +1,172 @@
+"""An agent's own work: the current customer, My work and the side panel's follow-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.visibility import campaigns_open_to, campaigns_visible_to
+from kundeflyt.campaigns.models import Campaign, Segment
+from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement
+
+
+def current_selection(user: User) -> Placement | None:
+    """The user's current customer, if their lease has not lapsed."""
+    return (
+        Placement.objects.select_related(
+            "customer__crm", "campaign__crm__data_owner", "segment", "state"
+        )
+        .filter(holder=user, lease_expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+def my_follow_ups(
+    user: User, *, until: dt.datetime | None = None, since: dt.datetime | None = None
+) -> QuerySet[Placement]:
+    """Personal follow-ups of the user in campaigns they may still see."""
+    placements = Placement.objects.filter(
+        follow_up_user=user, campaign__in=campaigns_visible_to(user), is_final=False
+    )
+    if until is not None:
+        placements = placements.filter(follow_up_at__lt=until)
+    if since is not None:
+        placements = placements.filter(follow_up_at__gte=since)
+    return placements.select_related("customer", "campaign", "segment", "state").order_by(
+        "follow_up_at", "pk"
+    )
+
+
+# --- The side panel ---------------------------------------------------------------------------
+
+SIDE_DUE_SHOWN = 5
+SIDE_COMING_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class SidePanel:
+    """The user's follow-ups beside the customer screen: how many are due, the ones due most
+    recently, then the next ones coming."""
+
+    due_count: int
+    due: list[Placement]
+    coming: list[Placement]
+
+    @property
+    def etag(self) -> str:
+        """Changes whenever what the panel shows changes, so that a poll can answer 304."""
+        parts = [str(self.due_count)] + [
+            f"{p.pk}:{p.follow_up_at}:{p.customer.name}:{p.campaign.is_predictive}"
+            for p in (*self.due, *self.coming)
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def side_panel(user: User) -> SidePanel:
+    now = timezone.now()
+    mine = my_follow_ups(user)
+    return SidePanel(
+        due_count=mine.filter(follow_up_at__lte=now).count(),
+        due=list(
+            mine.filter(follow_up_at__lte=now).order_by("-follow_up_at", "-pk")[:SIDE_DUE_SHOWN]
+        ),
+        coming=list(mine.filter(follow_up_at__gt=now)[:SIDE_COMING_SHOWN]),
+    )
+
+
+# --- My work ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignWork:
+    campaign: Campaign
+    segments: list[Segment]
+    waiting: int
+
+
+@dataclass(frozen=True)
+class MyWork:
+    day: dt.date
+    overdue: list[Placement]  # today's page only: due before today, the latest first
+    overdue_count: int
+    follow_ups: list[Placement]  # the day's
+    meetings: list[Meeting]
+    corrections: list[CorrectionRequest]
+    campaigns: list[CampaignWork]
+    results: dict[str, int]
+
+
+OVERDUE_SHOWN = 50
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start, start + dt.timedelta(days=1)
+
+
+def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
+    """Everything on the user's My work page, for ``day`` (today by default: with overdue)."""
+    today = timezone.localdate()
+    day = day or today
+    start, end = day_bounds(day)
+    now = timezone.now()
+    overdue: list[Placement] = []
+    overdue_count = 0
+    if day == today:
+        earlier = my_follow_ups(user, until=start)
+        overdue_count = earlier.count()
+        overdue = list(earlier.order_by("-follow_up_at", "-pk")[:OVERDUE_SHOWN])
+    follow_ups = list(my_follow_ups(user, since=start, until=end))
+    meetings = list(
+        Meeting.objects.filter(
+            booked_by=user, deleted_at__isnull=True, starts_at__gte=start, starts_at__lt=end
+        )
+        .select_related("customer", "campaign")
+        .order_by("starts_at")
+    )
+    corrections = list(
+        CorrectionRequest.objects.filter(to_user=user, status=CorrectionRequest.Status.OPEN)
+        .select_related("event__customer", "event__outcome", "event__campaign", "actor_user")
+        .order_by("created_at")
+    )
+    open_campaigns = list(
+        campaigns_open_to(user)
+        .select_related("crm__data_owner")
+        .prefetch_related("segments")
+        .annotate(
+            waiting=Count(
+                "placements",
+                filter=Q(placements__is_final=False, placements__holder__isnull=True)
+                & (Q(placements__follow_up_at__isnull=True) | Q(placements__follow_up_at__lte=now)),
+            )
+        )
+        .order_by("name")
+    )
+    today_start, today_end = day_bounds(today)
+    # Counted as the reports count them (rule 6): for whom and when it counts, if it counts.
+    mine_today = Event.objects.filter(
+        counts_for_user=user,
+        counts_at__gte=today_start,
+        counts_at__lt=today_end,
+        included_in_reports=True,
+        is_corrected=False,
+    ).aggregate(
+        outcomes=Count("pk"),
+        progressive=Count("pk", filter=~Q(outcome__to_state__isnull=True)),
+        sales=Count("pk", filter=Q(outcome__products="sold")),
+    )
+    return MyWork(
+        day=day,
+        overdue=overdue,
+        overdue_count=overdue_count,
+        follow_ups=follow_ups,
+        meetings=meetings,
+        corrections=corrections,
+        campaigns=[CampaignWork(c, list(c.segments.all()), c.waiting) for c in open_campaigns],
+        results={k: v or 0 for k, v in mine_today.items()},
+    )

@@ -1,0 +1,192 @@
+"""Supervising: moving customers and changing their follow-ups (rule 4, D9, D10)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.visibility import campaigns_visible_to, check_may_see_customers_of
+from kundeflyt.campaigns.models import Campaign, Segment
+from kundeflyt.common.errors import DomainError, NotAllowed
+from kundeflyt.handling.models import CorrectionRequest, Placement
+from kundeflyt.handling.selectors.reach import placements_out_of_reach
+from kundeflyt.handling.services.placements import (
+    NO_HOLDER,
+    Actor,
+    check_may_be_responsible,
+    locked_placement,
+    placement_update,
+    refuse_if_held,
+    set_by,
+)
+from kundeflyt.handling.transitions import needs_follow_up
+
+
+def _check_supervise(actor: Actor, placement: Placement, now: dt.datetime) -> None:
+    require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
+    check_may_see_customers_of(actor, placement.campaign_id)
+    refuse_if_held(placement, actor, now)
+
+
+@transaction.atomic(durable=True)
+def customer_move(
+    actor: Actor,
+    *,
+    customer_id: int,
+    campaign: Campaign | None = None,
+    segment: Segment | None = None,
+) -> Placement:
+    """Rule 4: to another campaign of the same CRM the customer becomes available and
+    unsegmented and loses its follow-up (and a correction it waited for is withdrawn); to
+    another segment its state stays."""
+    now = timezone.now()
+    placement = locked_placement(customer_id)
+    _check_supervise(actor, placement, now)
+    changes: dict[str, Any] = dict(NO_HOLDER)
+    if campaign is not None and campaign.pk != placement.campaign_id:
+        if campaign.crm_id != placement.customer.crm_id:
+            raise DomainError(
+                _("Customers can only be moved within their own CRM and data owner."),
+                field="campaign",
+            )
+        if not campaigns_visible_to(actor).filter(pk=campaign.pk).exists():
+            raise NotAllowed(_("You do not have access to the target campaign."), field="campaign")
+        if segment is not None:
+            raise DomainError(
+                _(
+                    "Leave the segment empty: a customer moved to another campaign arrives "
+                    "unsegmented."
+                ),
+                field="segment",
+            )
+        if placement.correction_id is not None:
+            # The registration can no longer be corrected in its campaign (rule 5).
+            CorrectionRequest.objects.filter(pk=placement.correction_id).update(
+                status=CorrectionRequest.Status.CANCELLED
+            )
+        changes |= {
+            "campaign": campaign,
+            "segment": None,
+            "state": campaign.flow.entry_state(),
+            "state_since": now,
+            "is_final": False,
+            "follow_up_at": None,
+            "follow_up_user": None,
+            "attempts": 0,
+            "last_attempt_at": None,
+            "waiting_since": now,
+            "correction": None,
+            **set_by(actor),
+        }
+    elif segment is not None or campaign is None:
+        if segment is not None and segment.campaign_id != placement.campaign_id:
+            raise DomainError(_("The segment belongs to another campaign."), field="segment")
+        if segment is None and placement.segment_id is None:
+            raise DomainError(_("Choose a campaign or a segment to move to."), field="segment")
+        changes["segment"] = segment
+    else:
+        raise DomainError(_("The customer is already in that campaign."), field="campaign")
+    return placement_update(actor, placement, "customer.move", changes)
+
+
+@transaction.atomic(durable=True)
+def follow_up_set(
+    actor: Actor,
+    *,
+    customer_id: int,
+    follow_up_at: dt.datetime | None,
+    responsible: User | None,
+) -> Placement:
+    """D9: when the customer is followed up and by whom (None: shared), in one change.
+
+    Clearing the time puts a customer in an available state back in the campaign's queue; it
+    is refused for a customer in a follow-up or in-progress state, which is worked only
+    through its follow-up (rule 10)."""
+    now = timezone.now()
+    placement = locked_placement(customer_id)
+    _check_supervise(actor, placement, now)
+    if placement.is_final:
+        raise DomainError(_("A customer in a final state gets no follow-up."), field="follow_up_at")
+    if follow_up_at is None:
+        if needs_follow_up(placement.state):
+            raise DomainError(
+                _(
+                    "A customer in “%(state)s” is worked through its follow-up: choose a new "
+                    "time instead of clearing it."
+                )
+                % {"state": placement.state},
+                field="follow_up_at",
+            )
+        if responsible is not None:
+            raise DomainError(
+                _("Choose a follow-up time for the responsible user."), field="follow_up_at"
+            )
+    elif follow_up_at <= now:
+        raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
+    if responsible is not None and responsible.pk != placement.follow_up_user_id:
+        check_may_be_responsible(responsible, placement.campaign)
+    changes = {"follow_up_at": follow_up_at, "follow_up_user": responsible}
+    if (follow_up_at, responsible.pk if responsible else None) == (
+        placement.follow_up_at,
+        placement.follow_up_user_id,
+    ):
+        return placement
+    action = "followup.clear" if follow_up_at is None else "followup.change"
+    return placement_update(actor, placement, action, changes)
+
+
+@transaction.atomic(durable=True)
+def follow_ups_reassign(
+    actor: Actor,
+    *,
+    campaign: Campaign,
+    to_user: User | None,
+    from_user: User | None = None,
+) -> int:
+    """Hand the campaign's personal follow-ups of ``from_user``, or of every archived user
+    when None (presented to no one else: rule 10), to ``to_user``, or make them shared.
+    Each is audited; a customer someone has open right now is refused before anything
+    changes. Returns how many were handed over."""
+    require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
+    check_may_see_customers_of(actor, campaign.pk)
+    if to_user is not None:
+        check_may_be_responsible(to_user, campaign, field="to_user")
+    now = timezone.now()
+    placements = Placement.objects.filter(campaign=campaign, is_final=False)
+    if from_user is None:
+        placements = placements.filter(follow_up_user__is_active=False)
+    else:
+        placements = placements.filter(follow_up_user=from_user)
+    if to_user is not None:
+        placements = placements.exclude(follow_up_user=to_user)
+    ids = list(placements.order_by("pk").values_list("pk", flat=True))
+    for customer_id in ids:  # locked in key order, as every bulk change is
+        placement = locked_placement(customer_id)
+        refuse_if_held(placement, actor, now)
+        placement_update(actor, placement, "followup.reassign", {"follow_up_user": to_user})
+    return len(ids)
+
+
+@transaction.atomic(durable=True)
+def lost_customers_repair(actor: Actor) -> int:
+    """Rule 10 for what was lost before it was kept: each lost customer becomes a shared
+    follow-up due now (and one pointing at a correction no one will register is freed of
+    it), audited. Returns how many were repaired."""
+    require(actor, Perm.ADMINISTRATOR)
+    now = timezone.now()
+    ids = list(placements_out_of_reach("lost").order_by("pk").values_list("pk", flat=True))
+    for customer_id in ids:  # locked in key order, as every bulk change is
+        placement = locked_placement(customer_id)
+        changes: dict[str, Any] = {}
+        if placement.correction_id is not None:
+            changes["correction"] = None
+        if placement.follow_up_at is None and needs_follow_up(placement.state):
+            changes |= {"follow_up_at": now, "follow_up_user": None}
+        placement_update(actor, placement, "placement.repair", changes)
+    return len(ids)

@@ -1,0 +1,156 @@
+"""Lists to find and take customers from: campaign lists, search, selected customers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from kundeflyt.accounts.permissions import Perm, has_perm, require
+from kundeflyt.accounts.visibility import campaigns_open_to
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.refusals import htmx_redirect, refused
+from kundeflyt.handling import selectors, services
+from kundeflyt.handling.forms import parse_id
+from kundeflyt.handling.models import Placement
+from kundeflyt.handling.selectors.lists import FIELD_OPERATORS, UNSEGMENTED
+from kundeflyt.handling.views.common import user_of
+
+PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def campaign_customers(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The customers of a campaign (or segment), filtered, to open one and take it by hand."""
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    campaign = get_object_or_404(
+        campaigns_open_to(user).select_related("crm", "flow"), pk=campaign_id
+    )
+    definitions = list(campaign.crm.fields.all())
+    error = None
+    try:
+        filters = selectors.PlacementFilter.from_query(request.GET, definitions)
+    except DomainError as refusal:
+        error = refusal
+        filters = selectors.PlacementFilter()
+    filters = selectors.PlacementFilter(**{**filters.__dict__, "campaign": campaign.pk})
+    placements = (
+        selectors.placements_filtered(user, filters)
+        .select_related("customer", "segment", "state", "holder", "follow_up_user")
+        .order_by("is_final", "segment__priority", "customer__name", "pk")
+    )
+    page = Paginator(placements, PAGE_SIZE).get_page(request.GET.get("page"))
+    keep = request.GET.copy()
+    keep.pop("page", None)
+    segment = (
+        campaign.segments.filter(pk=filters.segment).first()
+        if isinstance(filters.segment, int)
+        else None
+    )
+    return render(
+        request,
+        "handling/campaign_customers.html",
+        {
+            "nav": "my_work",
+            "campaign": campaign,
+            "segment": segment,
+            "page": page,
+            "filters": filters,
+            "raw": request.GET,
+            "error": error,
+            "unsegmented": UNSEGMENTED,
+            "operators": FIELD_OPERATORS,
+            "keep": keep.urlencode(),
+            "now": timezone.now(),
+            "states": campaign.flow.states.all(),
+            "segments": campaign.segments.all(),
+            "definitions": definitions,
+            "workers": selectors.campaign_workers(campaign),
+            "may_reassign": has_perm(user, Perm.EXTENDED_CUSTOMER_HANDLING),
+        },
+    )
+
+
+@login_required
+@require_POST
+def campaign_follow_ups_reassign(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
+    """Hand the personal follow-ups of archived users in the campaign to a user, or share
+    them (rule 10: no one else would ever be presented them)."""
+    user = user_of(request)
+    campaign = get_object_or_404(campaigns_open_to(user), pk=campaign_id)
+    back = (
+        reverse("handling:campaign_customers", args=[campaign.pk]) + "?reach=archived_responsible"
+    )
+    try:
+        raw = request.POST.get("to_user") or ""
+        to_user = None
+        if raw != "shared":
+            to_user = (
+                selectors.campaign_workers(campaign)
+                .filter(pk=parse_id(raw, field="to_user"))
+                .first()
+            )
+            if to_user is None:
+                raise DomainError(_("Choose a user who works this campaign."), field="to_user")
+        count = services.follow_ups_reassign(user, campaign=campaign, to_user=to_user)
+    except DomainError as error:
+        return refused(request, error, back=back)
+    messages.success(
+        request,
+        ngettext("%(n)s follow-up is handed over.", "%(n)s follow-ups are handed over.", count)
+        % {"n": count},
+    )
+    return htmx_redirect(request, back)
+
+
+@login_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """Find customers by phone (any format), customer id, name or e-mail, among those the
+    user may see."""
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    query = request.GET.get("q", "").strip()
+    results = []
+    if query:
+        results = list(
+            selectors.customers_matching(user, query).select_related(
+                "crm__data_owner", "placement__campaign", "placement__segment", "placement__state"
+            )[:100]
+        )
+    return render(request, "handling/search.html", {"q": query, "results": results})
+
+
+@login_required
+@require_GET
+def selected_customers(request: HttpRequest) -> HttpResponse:
+    """Who holds which customer since when; releasing needs extended customer handling."""
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    placements: list[Placement] = list(selectors.selected_customers(user))
+    return render(
+        request,
+        "handling/selected_customers.html",
+        {"nav": "selected", "placements": placements},
+    )
+
+
+@login_required
+@require_POST
+def selection_release(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    back = reverse("handling:selected_customers")
+    try:
+        services.customer_release(user_of(request), customer_id=customer_id)
+    except DomainError as error:
+        return refused(request, error, back=back)
+    messages.success(request, _("The customer is released."))
+    return htmx_redirect(request, back)

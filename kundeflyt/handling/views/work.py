@@ -1,0 +1,290 @@
+"""The agent's loop: My work, working a list, the customer screen and saving outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.visibility import campaigns_open_to
+from kundeflyt.campaigns.models import Campaign, Segment
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.refusals import htmx_redirect, refused
+from kundeflyt.handling import selectors
+from kundeflyt.handling.forms import outcome_arguments
+from kundeflyt.handling.models import Placement
+from kundeflyt.handling.services import (
+    AfterSave,
+    customer_present_next,
+    customer_select,
+    outcome_register,
+    selection_renew,
+    selection_stop,
+)
+from kundeflyt.handling.views.common import WORKING, current, user_of, working
+
+
+@login_required
+@require_GET
+def my_work(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    day = None
+    if request.GET.get("day"):
+        try:
+            day = dt.date.fromisoformat(request.GET["day"])
+        except ValueError:
+            messages.error(request, _("That is not a date; showing today."))
+    work = selectors.my_work(user, day=day)
+    return render(
+        request,
+        "handling/my_work.html",
+        {
+            "nav": "my_work",
+            "work": work,
+            "current": current(request),
+            "today": timezone.localdate(),
+            "previous_day": work.day - dt.timedelta(days=1),
+            "next_day": work.day + dt.timedelta(days=1),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def work_start(request: HttpRequest) -> HttpResponseBase:
+    """*Start working* a campaign or one of its segments: present the next customer."""
+    user = user_of(request)
+    campaign = get_object_or_404(campaigns_open_to(user), pk=request.POST.get("campaign"))
+    segment = None
+    if request.POST.get("segment"):
+        segment = get_object_or_404(Segment, pk=request.POST["segment"], campaign=campaign)
+    return _present_next(request, campaign, segment)
+
+
+def _present_next(
+    request: HttpRequest, campaign: Campaign, segment: Segment | None, skip: tuple[int, ...] = ()
+) -> HttpResponseBase:
+    """Present the next customer of the list, which becomes the list being worked."""
+    request.session[WORKING] = {"campaign": campaign.pk, "segment": segment.pk if segment else None}
+    try:
+        selection = customer_present_next(
+            user_of(request), campaign=campaign, segment=segment, skip=skip
+        )
+    except DomainError as error:
+        return refused(request, error, back=reverse("handling:my_work"))
+    if selection is None:
+        request.session.pop(WORKING, None)
+        messages.info(
+            request,
+            _("No customers are waiting in “%(list)s” right now.") % {"list": segment or campaign},
+        )
+        return htmx_redirect(request, reverse("handling:my_work"))
+    return htmx_redirect(request, reverse("handling:screen"))
+
+
+@login_required
+@require_POST
+def work_next(request: HttpRequest) -> HttpResponseBase:
+    """Next customer: from the list being worked, or, for a customer taken by hand, from its
+    campaign, which becomes the list (the loop is the same however the customer came)."""
+    placement = current(request)
+    return _next_customer(request, placement.campaign_id if placement else None)
+
+
+def _next_customer(
+    request: HttpRequest, campaign_id: int | None, skip: tuple[int, ...] = ()
+) -> HttpResponseBase:
+    user = user_of(request)
+    listed = working(request)
+    segment_id = None
+    if listed is not None:
+        campaign_id, segment_id = listed
+    if campaign_id is None:
+        selection_stop(user)
+        return htmx_redirect(request, reverse("handling:my_work"))
+    campaign = get_object_or_404(campaigns_open_to(user), pk=campaign_id)
+    segment = (
+        Segment.objects.filter(pk=segment_id, campaign=campaign).first() if segment_id else None
+    )
+    return _present_next(request, campaign, segment, skip)
+
+
+@login_required
+@require_POST
+def work_stop(request: HttpRequest) -> HttpResponseBase:
+    """*Stop working*: release the current customer and leave the list."""
+    selection_stop(user_of(request))
+    request.session.pop(WORKING, None)
+    messages.success(request, _("You have stopped working. The customer is released."))
+    return htmx_redirect(request, reverse("handling:my_work"))
+
+
+@login_required
+@require_POST
+def customer_take(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    """Take a customer by hand: it becomes the current customer; after saving, My work."""
+    try:
+        customer_select(user_of(request), customer_id=customer_id, manual=True)
+    except DomainError as error:
+        back = request.POST.get("back", "")
+        safe = back.startswith("/") and not back.startswith("//")
+        return refused(request, error, back=back if safe else reverse("handling:my_work"))
+    request.session.pop(WORKING, None)
+    return htmx_redirect(request, reverse("handling:screen"))
+
+
+# --- The customer screen ----------------------------------------------------------------------
+
+
+def _screen_context(request: HttpRequest, placement: Placement, **extra: Any) -> dict[str, Any]:
+    screen = selectors.customer_screen(user_of(request), placement)
+    listed = working(request)
+    return {
+        "nav": "screen",
+        "s": screen,
+        "working": listed is not None and listed[0] == placement.campaign_id,
+        "default_then": (AfterSave.NEXT_FROM_LIST if listed else AfterSave.MY_WORK).value,
+        "now": timezone.now(),
+        "min_follow_up": _min_follow_up(),
+        "form": {},
+        "errors": {},
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def screen(request: HttpRequest) -> HttpResponseBase:
+    placement = current(request)
+    if placement is None:
+        messages.info(
+            request, _("You have no current customer. Start working a list or take a customer.")
+        )
+        return htmx_redirect(request, reverse("handling:my_work"))
+    return render(request, "handling/screen.html", _screen_context(request, placement))
+
+
+@login_required
+@require_POST
+def screen_renew(request: HttpRequest) -> HttpResponse:
+    """Called by the open screen to keep the lease; says so when it was lost."""
+    try:
+        selection_renew(
+            user_of(request),
+            customer_id=int(request.POST.get("customer", 0)),
+            token=int(request.POST.get("token", 0)),
+        )
+    except (DomainError, ValueError) as error:
+        return render(
+            request,
+            "handling/partials/_lease_lost.html",
+            {"message": getattr(error, "message", str(error))},
+        )
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_GET
+def side_panel(request: HttpRequest) -> HttpResponse:
+    """The side panel's follow-ups, polled by the open screen; 304 when nothing changed."""
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    panel = selectors.side_panel(user)
+    etag = f'"{panel.etag}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = render(
+            request, "handling/partials/_side_panel.html", {"panel": panel, "now": timezone.now()}
+        )
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+@login_required
+@require_GET
+def outcome_fields(request: HttpRequest) -> HttpResponse:
+    """The parts of the outcome panel that depend on the chosen outcome (htmx)."""
+    placement = current(request)
+    if placement is None:
+        return render(
+            request,
+            "handling/partials/_lease_lost.html",
+            {"message": _("You no longer have this customer open.")},
+        )
+    # Each pick of an outcome asks for this: only the panel, not the whole screen, is built.
+    panel = selectors.outcome_panel(user_of(request), placement)
+    return render(
+        request,
+        "handling/partials/_outcome_fields.html",
+        {
+            "panel": panel,
+            "choice": _chosen(panel, request.GET.get("outcome")),
+            "min_follow_up": _min_follow_up(),
+            "form": {},
+            "errors": {},
+        },
+    )
+
+
+def _chosen(panel: selectors.OutcomePanel, raw: str | None) -> selectors.OutcomeChoice | None:
+    return next((c for c in panel.outcomes if str(c.outcome.pk) == raw), None)
+
+
+def _min_follow_up() -> str:
+    """The earliest follow-up a ``datetime-local`` input accepts: now, in the user's zone."""
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+
+
+@login_required
+@require_POST
+def outcome_save(request: HttpRequest) -> HttpResponseBase:
+    """Save the outcome (through htmx, so the address stays /screen/), then go where the
+    agent chose: the next customer, My work, or this customer again."""
+    user = user_of(request)
+    placement = current(request)
+    customer_id = int(request.POST.get("customer") or 0)
+    if placement is None or placement.pk != customer_id:
+        messages.error(
+            request, _("You no longer have this customer open; the registration was not saved.")
+        )
+        return htmx_redirect(request, reverse("handling:my_work"))
+    try:
+        arguments = outcome_arguments(request.POST, user)
+        outcome_register(
+            user, customer_id=customer_id, token=int(request.POST.get("token") or 0), **arguments
+        )
+    except DomainError as error:
+        if error.code == "lease_lost" or not getattr(request, "htmx", False):
+            messages.error(request, _("Not saved:") + " " + error.message)
+            back = "handling:my_work" if error.code == "lease_lost" else "handling:screen"
+            return htmx_redirect(request, reverse(back))
+        # The screen is built only to show a refusal: a successful save never needs it.
+        context = _screen_context(request, placement)
+        context |= {
+            "form": request.POST,
+            "errors": {error.field or "": error.message},
+            "error": error.message,
+            "choice": _chosen(context["s"].panel, request.POST.get("outcome")),
+        }
+        return render(request, "handling/screen.html", context, status=400)
+    messages.success(request, _("Saved: %(customer)s.") % {"customer": placement.customer})
+    then = arguments["then"]
+    if then == AfterSave.NEXT_FROM_LIST:
+        return _next_customer(request, placement.campaign_id, skip=(customer_id,))
+    if then == AfterSave.MY_WORK:
+        return htmx_redirect(request, reverse("handling:my_work"))
+    return htmx_redirect(request, reverse("handling:screen"))
