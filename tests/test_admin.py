@@ -30,9 +30,9 @@ from kundeflyt.common.actors import Process
 from kundeflyt.common.models import AuditEntry
 from kundeflyt.crm.models import CRM, BlockedNumber, Customer, DataOwner, FieldDefinition
 from kundeflyt.crm.services import blocked_number_add
-from kundeflyt.handling.services import customer_add
 from kundeflyt.flows.models import Flow, Outcome, State, StateKind
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
+from kundeflyt.handling.services import customer_add
 from tests.factories import CampaignFactory, SegmentFactory, UserFactory, simple_flow
 
 pytestmark = pytest.mark.django_db

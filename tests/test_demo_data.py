@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from kundeflyt.accounts.models import Team, User
+from kundeflyt.campaigns.calling_hours import retry_time
 from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption
 from kundeflyt.common.fields import is_valid_org_number
 from kundeflyt.common.models import AuditEntry
@@ -21,6 +22,7 @@ from kundeflyt.crm.models import CRM, Customer, DataOwner
 from kundeflyt.demo import DATA_OWNER_NAME, DEMO_USERS, PASSWORD, demo_build
 from kundeflyt.flows.models import Flow, ProductRule, StateKind
 from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
+from kundeflyt.handling.selectors import placements_out_of_reach
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +64,13 @@ def assert_history_is_true(now: dt.datetime) -> None:
     ):
         history[event.customer_id].append(event)
 
+    kinds = {s.pk: s.kind for s in flow.states.all()}
+    campaigns = {c.pk: c for c in Campaign.objects.select_related("crm")}
     placements = Placement.objects.select_related("state", "customer")
     assert placements.count() == Customer.objects.count()
+    assert not placements_out_of_reach("lost").exists()
     for placement in placements:
+        previous_user = None
         state_id, state_since = entry.pk, placement.customer.created_at
         attempts, waiting_since, follow_up = 0, placement.customer.created_at, (None, None)
         events = history[placement.pk]
@@ -92,6 +98,7 @@ def assert_history_is_true(now: dt.datetime) -> None:
                 assert event.follow_up_at is not None
             if outcome.follow_up == "none":
                 assert event.follow_up_at is None
+            had_follow_up = follow_up[0] is not None
             if outcome.to_state_id is None:
                 attempts += 1
                 waiting_since = event.registered_at
@@ -100,6 +107,17 @@ def assert_history_is_true(now: dt.datetime) -> None:
                     state_since = event.registered_at
                 state_id, attempts = outcome.to_state_id, 0
             follow_up = (event.follow_up_at, event.follow_up_user_id)
+            # Rule 10: an attempt moves a follow-up on instead of clearing it, and a customer
+            # left in a state worked through its follow-up gets a shared one.
+            kind = kinds[state_id]
+            if event.follow_up_at is None and kind != StateKind.FINAL:
+                retry = retry_time(campaigns[placement.campaign_id], event.registered_at)
+                assert retry > event.registered_at
+                if outcome.to_state_id is None and had_follow_up:
+                    follow_up = (retry, previous_user)
+                elif kind in (StateKind.FOLLOW_UP, StateKind.IN_PROGRESS):
+                    follow_up = (retry, None)
+            previous_user = follow_up[1]
         assert placement.state_id == state_id
         assert placement.is_final == (placement.state.kind == StateKind.FINAL)
         assert placement.state_since == state_since

@@ -11,8 +11,8 @@ from kundeflyt.accounts.permissions import Perm
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.actors import Process
 from kundeflyt.crm.models import CRM, Customer, FieldDefinition
-from kundeflyt.handling.services import customer_add
 from kundeflyt.flows.models import Outcome
+from kundeflyt.handling.services import customer_add
 from tests.factories import CampaignFactory, CRMFactory, SegmentFactory, UserFactory
 
 SETUP = Process("test-setup")

@@ -220,7 +220,7 @@ def test_correct_it_myself_and_report_appearance(
     event.locator("summary").first.click()
     event.get_by_text("Correct it myself", exact=True).click()
     event.get_by_label("as me, now").check()
-    event.get_by_role("button", name="Save and correct").click()
+    event.get_by_role("button", name="Correct in the customer screen").click()
     expect(page.get_by_role("heading", name="Outcome")).to_be_visible()
     page.get_by_text("Ring tilbake").click()
     expect(page.locator("#follow_up_at")).not_to_have_value("")  # its fields have arrived

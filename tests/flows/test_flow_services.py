@@ -77,7 +77,9 @@ def _state_with_only_attempts(flow: Flow) -> None:
     meeting = State.objects.create(
         flow=flow, key="meeting", name="Møte", kind=StateKind.IN_PROGRESS, position=9
     )
-    book = Outcome.objects.create(flow=flow, key="book", name="Book møte", to_state=meeting)
+    book = Outcome.objects.create(
+        flow=flow, key="book", name="Book møte", to_state=meeting, follow_up="required"
+    )
     book.from_states.set([_state(flow, "available")])
     _outcome(flow, "no_answer").from_states.add(meeting)
 
@@ -86,7 +88,9 @@ def _state_with_only_a_loop(flow: Flow) -> None:
     meeting = State.objects.create(
         flow=flow, key="meeting", name="Møte", kind=StateKind.IN_PROGRESS, position=9
     )
-    book = Outcome.objects.create(flow=flow, key="book", name="Book møte", to_state=meeting)
+    book = Outcome.objects.create(
+        flow=flow, key="book", name="Book møte", to_state=meeting, follow_up="required"
+    )
     book.from_states.set([_state(flow, "available"), meeting])
 
 
@@ -104,6 +108,18 @@ def _follow_up_into_final(flow: Flow) -> None:
 
 def _no_follow_up_into_follow_up_state(flow: Flow) -> None:
     Outcome.objects.filter(flow=flow, key="offer_sent").update(follow_up="none")
+
+
+def _optional_follow_up_into_in_progress_state(flow: Flow) -> None:
+    """Rule 10: a meeting booked without a follow-up would be presented to no one."""
+    meeting = State.objects.create(
+        flow=flow, key="meeting", name="Møte booket", kind=StateKind.IN_PROGRESS, position=9
+    )
+    book = Outcome.objects.create(
+        flow=flow, key="book", name="Book møte", to_state=meeting, follow_up="optional"
+    )
+    book.from_states.set([_state(flow, "available")])
+    _outcome(flow, "sold").from_states.add(meeting)
 
 
 def _delay_without_follow_up(flow: Flow) -> None:
@@ -131,6 +147,7 @@ def _offered_from_other_flow(flow: Flow) -> None:
         (_offered_from_nowhere, "from_states", ["Salg"]),
         (_follow_up_into_final, "follow_up", ["Salg", "Solgt"]),
         (_no_follow_up_into_follow_up_state, "follow_up", ["Tilbud sendt"]),
+        (_optional_follow_up_into_in_progress_state, "follow_up", ["Book møte", "Møte booket"]),
         (_delay_without_follow_up, "follow_up_default_minutes", ["Ikke svar"]),
         (_target_in_other_flow, "to_state", ["Salg", "another flow"]),
         (_offered_from_other_flow, "from_states", ["Salg", "another flow"]),
@@ -390,7 +407,7 @@ def test_the_standard_flow_imports_validates_and_is_imported_once(admin: User) -
     }
     meeting = _outcome(flow, "meeting_booked")
     assert meeting.books_meeting
-    assert meeting.follow_up == "optional"
+    assert meeting.follow_up == "required"  # rule 10: in progress needs a follow-up
     assert meeting.follow_up_default_minutes == 1440
     assert _outcome(flow, "call_back").follow_up_default_minutes == 120
     assert _outcome(flow, "offer_sent").products == "offered"

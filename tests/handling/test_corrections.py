@@ -53,8 +53,10 @@ def test_correcting_the_latest_outcome_myself_rewinds_the_state(
     world: World, history: tuple[int, Event, Event]
 ) -> None:
     customer_id, _first, wrong = history
-    correction = correction_start(world.supervisor, event_id=wrong.pk, as_original=False)
-    selection = customer_select(world.supervisor, customer_id=customer_id)
+    # Correcting it myself takes the customer in the same step (one service, item 2).
+    selection = correction_start(world.supervisor, event_id=wrong.pk, as_original=False)
+    assert selection.customer_id == customer_id
+    correction = CorrectionRequest.objects.get(event=wrong)
 
     new = outcome_register(
         world.supervisor,

@@ -32,13 +32,17 @@ def start(client: Client, world: World) -> None:
 def test_my_work_lists_campaigns_and_personal_follow_ups(
     agent_client: Client, world: World
 ) -> None:
-    customer = world.customer(1)
-    Placement.objects.filter(pk=customer.pk).update(
+    today = world.customer(1)
+    Placement.objects.filter(pk=today.pk).update(
         follow_up_at=timezone.now() - dt.timedelta(minutes=5), follow_up_user=world.agent
     )
+    earlier = world.customer(2)
+    Placement.objects.filter(pk=earlier.pk).update(
+        follow_up_at=timezone.now() - dt.timedelta(days=2), follow_up_user=world.agent
+    )
     page = agent_client.get(reverse("handling:my_work")).content.decode()
-    assert "Strøm bedrift" in page and "Kunde 1" in page
-    assert "1 overdue" in page
+    assert "Strøm bedrift" in page and "Kunde 1" in page and "Kunde 2" in page
+    assert "1 overdue from earlier days" in page
 
 
 def test_working_a_list_registers_and_moves_on_to_the_next_customer(
@@ -75,17 +79,20 @@ def test_a_refused_registration_shows_the_reason_and_saves_nothing(
     start(agent_client, world)
     token = Placement.objects.get(pk=customer.pk).lease_token
 
-    response = agent_client.post(
-        reverse("handling:outcome_save"),
-        {
-            "customer": customer.pk,
-            "token": token,
-            "outcome": world.outcome("sold").pk,
-            "then": "list",
-        },
-    )
+    form = {
+        "customer": customer.pk,
+        "token": token,
+        "outcome": world.outcome("sold").pk,
+        "then": "list",
+    }
 
+    # The screen saves through htmx: the refusal comes back in place, the address stays.
+    response = agent_client.post(reverse("handling:outcome_save"), form, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
+    assert "Not saved: Add at least one product." in response.content.decode()
+    # Without htmx the browser is sent back to /screen/, so a reload never posts again.
+    response = agent_client.post(reverse("handling:outcome_save"), form, follow=True)
+    assert response.redirect_chain == [(reverse("handling:screen"), 302)]
     assert "Not saved: Add at least one product." in response.content.decode()
     assert not Event.objects.exists()
 
