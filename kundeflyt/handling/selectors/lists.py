@@ -50,7 +50,8 @@ class FieldFilter:
             case "equals":
                 return Q(**{path: self.value})
             case "range":
-                bounds = Q()
+                # JSON null compares as the text "null" on SQLite: leave empty values out.
+                bounds = ~Q(**{path: None}) & Q(**{f"{path}__isnull": False})
                 if self.low is not None:
                     bounds &= Q(**{f"{path}__gte": self.low})
                 if self.high is not None:
@@ -88,9 +89,7 @@ class PlacementFilter:
         reach = data.get("reach") or ""
         if reach and reach not in REACH:
             raise DomainError(_("Choose a filter from the list."), field="reach")
-        query = (data.get("q") or "").strip()
-        if len(query) > LONGEST_VALUE:
-            raise DomainError(_("The search is too long."), field="q")
+        query = _text(data.get("q"), "q")
         fields: tuple[FieldFilter, ...] = ()
         if data.get("field"):
             fields = (_field_filter(data, definitions),)
@@ -116,11 +115,18 @@ def _id(data: Mapping[str, Any], name: str) -> int | None:
     return int(text)
 
 
+def _text(raw: Any, name: str) -> str:
+    text = str(raw or "").strip()
+    if len(text) > LONGEST_VALUE:
+        raise DomainError(_("Write at most %(n)s characters.") % {"n": LONGEST_VALUE}, field=name)
+    if "\x00" in text:
+        raise DomainError(_("Remove the invisible characters."), field=name)
+    return text
+
+
 def _typed(definition: FieldDefinition, raw: Any, name: str) -> Any:
     """A filter value as the field stores it: numbers as numbers, dates as ISO text."""
-    text = str(raw or "").strip()
-    if len(text) > LONGEST_VALUE or "\x00" in text:
-        raise DomainError(_("The value is too long."), field=name)
+    text = _text(raw, name)
     if not text:
         return None
     if definition.type == FieldType.NUMBER:
