@@ -53,6 +53,8 @@ class CampaignForm(forms.ModelForm):
             "presentation_mode",
             "max_attempts",
             "min_minutes_between_attempts",
+            "calling_from",
+            "calling_until",
             "calls_enabled",
             "sms_enabled",
             "currency",
@@ -270,7 +272,18 @@ class CampaignAdmin(admin.ModelAdmin):
         (_("Information for agents"), {"fields": ("information",)}),
         (
             _("Presentation and attempts"),
-            {"fields": ("presentation_mode", "max_attempts", "min_minutes_between_attempts")},
+            {
+                "fields": (
+                    "presentation_mode",
+                    "max_attempts",
+                    "min_minutes_between_attempts",
+                    ("calling_from", "calling_until"),
+                ),
+                "description": _(
+                    "Follow-ups are suggested and moved within the calling hours, never on "
+                    "weekends or public holidays."
+                ),
+            },
         ),
         (_("Add-on services"), {"fields": ("calls_enabled", "sms_enabled")}),
         (_("Money"), {"fields": ("currency",)}),

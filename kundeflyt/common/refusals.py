@@ -19,6 +19,11 @@ from kundeflyt.common.errors import DomainError
 REFUSED = 422
 
 
+def is_htmx(request: HttpRequest) -> bool:
+    """Whether htmx made the request (``django_htmx`` sets ``request.htmx``)."""
+    return bool(getattr(request, "htmx", False))
+
+
 def refused(
     request: HttpRequest,
     error: DomainError,
@@ -29,7 +34,7 @@ def refused(
 ) -> HttpResponseBase:
     """Answer a refusal: ``template`` with ``error`` and ``error_field`` for htmx (when
     given), otherwise a message and a redirect to ``back`` (a URL or a URL name)."""
-    if template is not None and getattr(request, "htmx", False):
+    if template is not None and is_htmx(request):
         return render(
             request,
             template,
@@ -43,7 +48,7 @@ def refused(
 def htmx_redirect(request: HttpRequest, to: str) -> HttpResponse:
     """Send the browser to ``to``: through htmx when htmx asked (a full page load), with a
     plain redirect otherwise, so that a reload never posts a form again."""
-    if getattr(request, "htmx", False):
+    if is_htmx(request):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = to
         return response

@@ -137,3 +137,21 @@ def test_the_next_calling_time_is_always_allowed_and_never_earlier(
     assert found >= at
     assert is_calling_day(local.date()) and start <= local.time() < end
     assert found - at < dt.timedelta(days=7)  # Easter is the longest wait: five days
+
+
+def test_the_campaign_admin_sets_the_calling_hours_and_refuses_an_empty_window(
+    admin_client: object, consumers: Campaign
+) -> None:
+    from django.forms.models import model_to_dict
+
+    from kundeflyt.campaigns.admin import CampaignForm
+
+    data = {k: v for k, v in model_to_dict(consumers).items() if v is not None}
+    data |= {"users": [], "teams": [], "calling_from": "21:30", "calling_until": "23:00"}
+    form = CampaignForm(data=data, instance=consumers)
+    assert not form.is_valid()
+    assert "calling_until" in form.errors
+    data |= {"calling_from": "12:00", "calling_until": "18:00"}
+    form = CampaignForm(data=data, instance=consumers)
+    assert form.is_valid(), form.errors
+    assert calling_hours(form.save()) == (dt.time(12, 0), dt.time(18, 0))

@@ -544,3 +544,65 @@ def _no_connection_left_open(transactional_db: None) -> Iterator[None]:
             break
         time.sleep(0.05)
     assert others == 0
+
+
+# --- Rule 10: agents and a supervisor at once never lose a customer ---------------------------
+
+
+def test_attempts_moves_and_follow_up_changes_at_once_lose_no_customer(world: World) -> None:
+    """Six agents work a campaign of customers in "Tilbud sendt" with due shared follow-ups,
+    registering "Ikke svar" on each as they are presented, while a supervisor moves the same
+    customers between segments and clears or resets their follow-ups. Whatever wins each race,
+    no customer is left without a way back (rule 10)."""
+    from kundeflyt.handling.selectors import placements_out_of_reach
+    from kundeflyt.handling.services import follow_up_set
+
+    offer = world.campaign.flow.states.get(key="offer")
+    customers = [world.customer(f"F{n}", segment=world.hot).pk for n in range(60)]
+    Placement.objects.filter(pk__in=customers).update(
+        state=offer, follow_up_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    agents = [UserFactory(username=f"racer{n}") for n in range(6)]
+    world.crm.data_owner.users.add(*agents)
+
+    def work(agent: User) -> int:
+        done = 0
+        while (selection := customer_present_next(agent, campaign=world.campaign)) is not None:
+            try:
+                outcome_register(
+                    agent,
+                    customer_id=selection.customer_id,
+                    token=selection.token,
+                    outcome_id=world.outcome("no_answer").pk,
+                    then=AfterSave.MY_WORK,
+                )
+                done += 1
+            except Conflict:
+                pass  # the supervisor cut a lapsed selection meanwhile
+        return done
+
+    def supervise() -> int:
+        changed = 0
+        for n, customer_id in enumerate(customers):
+            try:
+                if n % 2:
+                    customer_move(world.supervisor, customer_id=customer_id, segment=world.cold)
+                else:
+                    follow_up_set(
+                        world.supervisor,
+                        customer_id=customer_id,
+                        follow_up_at=None if n % 4 == 0 else timezone.now() + dt.timedelta(hours=1),
+                        responsible=None,
+                    )
+                changed += 1
+            except DomainError:
+                pass  # refused: held by an agent, or a follow-up that may not be cleared
+        return changed
+
+    results = together(*(partial(work, agent) for agent in agents), supervise)
+
+    assert all(result.ok for result in results), [r.error for r in results if not r.ok]
+    assert sum(result.value or 0 for result in results[:-1]) > 0
+    assert not placements_out_of_reach("lost").exists()
+    assert not Placement.objects.filter(pk__in=customers, follow_up_at__isnull=True).exists()
+    assert not holders_with_more_than_one()

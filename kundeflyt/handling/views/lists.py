@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -42,7 +44,7 @@ def campaign_customers(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except DomainError as refusal:
         error = refusal
         filters = selectors.PlacementFilter()
-    filters = selectors.PlacementFilter(**{**filters.__dict__, "campaign": campaign.pk})
+    filters = dataclasses.replace(filters, campaign=campaign.pk)
     placements = (
         selectors.placements_filtered(user, filters)
         .select_related("customer", "segment", "state", "holder", "follow_up_user")
@@ -51,11 +53,9 @@ def campaign_customers(request: HttpRequest, campaign_id: int) -> HttpResponse:
     page = Paginator(placements, PAGE_SIZE).get_page(request.GET.get("page"))
     keep = request.GET.copy()
     keep.pop("page", None)
-    segment = (
-        campaign.segments.filter(pk=filters.segment).first()
-        if isinstance(filters.segment, int)
-        else None
-    )
+    segment = None
+    if isinstance(filters.segment, int):
+        segment = campaign.segments.filter(pk=filters.segment).first()
     return render(
         request,
         "handling/campaign_customers.html",

@@ -19,7 +19,7 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import campaigns_open_to
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.errors import DomainError
-from kundeflyt.common.refusals import htmx_redirect, refused
+from kundeflyt.common.refusals import htmx_redirect, is_htmx, refused
 from kundeflyt.handling import selectors
 from kundeflyt.handling.forms import outcome_arguments
 from kundeflyt.handling.models import Placement
@@ -268,7 +268,7 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
             user, customer_id=customer_id, token=int(request.POST.get("token") or 0), **arguments
         )
     except DomainError as error:
-        if error.code == "lease_lost" or not getattr(request, "htmx", False):
+        if error.code == "lease_lost" or not is_htmx(request):
             messages.error(request, _("Not saved:") + " " + error.message)
             back = "handling:my_work" if error.code == "lease_lost" else "handling:screen"
             return htmx_redirect(request, reverse(back))
