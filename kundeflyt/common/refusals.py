@@ -42,7 +42,7 @@ def refused(
             status=REFUSED,
         )
     messages.error(request, error.message)
-    return redirect(back)
+    return htmx_redirect(request, back)
 
 
 def htmx_redirect(request: HttpRequest, to: str) -> HttpResponse:

@@ -155,6 +155,7 @@ def test_a_day_of_attempts_on_follow_ups_loses_no_customer(
         heading = page.get_by_role("heading", level=1)
         expect(heading).to_have_text(re.compile(r"^Kunde \d$"))
         shown = heading.inner_text()
+        page.wait_for_load_state()  # the keyboard script is in
         page.keyboard.press("1")  # "Ikke svar"
         expect(page.get_by_label("Comment")).to_be_visible()
         page.keyboard.press("Control+Enter")

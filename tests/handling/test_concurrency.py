@@ -463,6 +463,7 @@ def test_registering_while_a_supervisor_moves_the_customer_leaves_one_consistent
                 "follow_up_at": None,
                 "follow_up_user": None,
                 "holder": None,
+                "correction": None,
             }
             assert (placement.campaign_id, placement.state_id) == (target.pk, target_entry.pk)
             assert not placement.is_final and placement.holder_id is None

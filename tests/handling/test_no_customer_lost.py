@@ -348,6 +348,25 @@ def test_customers_reachable_only_in_name_are_listed_and_filtered(
     assert used_up.pk != archived.pk
 
 
+def test_a_correction_sent_to_a_user_since_archived_is_listed(world: World) -> None:
+    placement = placed(world, 1)
+    event = register(world.agent, placement.pk, "no_answer", world)
+    correction_send(
+        world.supervisor,
+        event_id=event.pk,
+        to_user=world.agent2,
+        reason="Feil",
+        allowed_outcome_ids=[world.outcome("call_back").pk],
+    )
+    assert not placements_out_of_reach("archived_corrector").exists()
+    User.objects.filter(pk=world.agent2.pk).update(is_active=False)
+
+    assert [p.pk for p in placements_out_of_reach("archived_corrector")] == [placement.pk]
+    output, status = verify()
+    assert "Waiting for correction by an archived user (withdraw it): 1" in output
+    assert status == 0
+
+
 def test_the_follow_ups_of_archived_users_are_handed_over_in_bulk(
     client: Any, world: World
 ) -> None:

@@ -314,3 +314,22 @@ def test_picking_an_outcome_loads_only_the_panel(agent_client: Client, world: Wo
     assert 'id="follow_up_at"' in response.content.decode()
     assert not any("handling_event" in q["sql"] for q in captured.captured_queries)
     assert len(captured) <= 12
+
+
+def test_unreadable_posts_and_days_far_away_get_an_answer_not_an_error(
+    agent_client: Client, world: World
+) -> None:
+    customer = world.customer(1)
+    start(agent_client, world)
+    for form in (
+        {"customer": "abc", "token": "1", "outcome": "1"},
+        {"customer": str(customer.pk), "token": "x" * 5000, "outcome": "1"},
+        {"customer": str(customer.pk), "token": "9" * 30, "outcome": "9" * 30},
+    ):
+        response = agent_client.post(reverse("handling:outcome_save"), form)
+        assert response.status_code == 302, form
+    assert not Event.objects.exists()
+    for day in ("0001-01-01", "9999-12-31", "2026-13-01"):
+        response = agent_client.get(reverse("handling:my_work"), {"day": day})
+        assert response.status_code == 200, day
+        assert "showing today" in response.content.decode()

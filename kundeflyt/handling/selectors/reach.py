@@ -23,8 +23,12 @@ LOST = WORKABLE & (
 )
 
 # Reachable only in name: a personal follow-up of an archived user (presented to no one
-# else), or an available customer whose campaign's attempts are used up.
+# else), a correction only an archived user may register, or an available customer whose
+# campaign's attempts are used up.
 ARCHIVED_RESPONSIBLE = WORKABLE & Q(follow_up_user__isnull=False, follow_up_user__is_active=False)
+ARCHIVED_CORRECTOR = WORKABLE & Q(
+    correction__status=CorrectionRequest.Status.OPEN, correction__to_user__is_active=False
+)
 ATTEMPTS_USED = WORKABLE & Q(
     follow_up_at__isnull=True,
     correction__isnull=True,
@@ -36,6 +40,7 @@ ATTEMPTS_USED = WORKABLE & Q(
 REACH = {
     "lost": LOST,
     "archived_responsible": ARCHIVED_RESPONSIBLE,
+    "archived_corrector": ARCHIVED_CORRECTOR,
     "attempts_used": ATTEMPTS_USED,
 }
 

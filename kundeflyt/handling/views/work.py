@@ -21,7 +21,7 @@ from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import htmx_redirect, is_htmx, refused
 from kundeflyt.handling import selectors
-from kundeflyt.handling.forms import outcome_arguments
+from kundeflyt.handling.forms import outcome_arguments, parse_int
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services import (
     AfterSave,
@@ -32,6 +32,8 @@ from kundeflyt.handling.services import (
     selection_stop,
 )
 from kundeflyt.handling.views.common import WORKING, current, user_of, working
+
+MY_WORK_YEARS = 10  # how far back and ahead My work pages by day
 
 
 @login_required
@@ -45,6 +47,9 @@ def my_work(request: HttpRequest) -> HttpResponse:
             day = dt.date.fromisoformat(request.GET["day"])
         except ValueError:
             messages.error(request, _("That is not a date; showing today."))
+        if day is not None and abs(day.year - timezone.localdate().year) > MY_WORK_YEARS:
+            messages.error(request, _("That day is too far away; showing today."))
+            day = None
     work = selectors.my_work(user, day=day)
     return render(
         request,
@@ -256,8 +261,8 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
     agent chose: the next customer, My work, or this customer again."""
     user = user_of(request)
     placement = current(request)
-    customer_id = int(request.POST.get("customer") or 0)
-    if placement is None or placement.pk != customer_id:
+    raw_customer = request.POST.get("customer") or ""
+    if placement is None or raw_customer != str(placement.pk):
         messages.error(
             request, _("You no longer have this customer open; the registration was not saved.")
         )
@@ -265,7 +270,10 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
     try:
         arguments = outcome_arguments(request.POST, user)
         outcome_register(
-            user, customer_id=customer_id, token=int(request.POST.get("token") or 0), **arguments
+            user,
+            customer_id=placement.pk,
+            token=parse_int(request.POST.get("token"), field="token") or 0,
+            **arguments,
         )
     except DomainError as error:
         if error.code == "lease_lost" or not is_htmx(request):
@@ -284,7 +292,7 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
     messages.success(request, _("Saved: %(customer)s.") % {"customer": placement.customer})
     then = arguments["then"]
     if then == AfterSave.NEXT_FROM_LIST:
-        return _next_customer(request, placement.campaign_id, skip=(customer_id,))
+        return _next_customer(request, placement.campaign_id, skip=(placement.pk,))
     if then == AfterSave.MY_WORK:
         return htmx_redirect(request, reverse("handling:my_work"))
     return htmx_redirect(request, reverse("handling:screen"))

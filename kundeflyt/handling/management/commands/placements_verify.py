@@ -16,6 +16,7 @@ SHOWN = 50
 TITLES = {
     "lost": "Lost (no one will ever be presented them)",
     "archived_responsible": "Personal follow-ups of archived users (reassign them)",
+    "archived_corrector": "Waiting for correction by an archived user (withdraw it)",
     "attempts_used": "Available, but the campaign's attempts are used up",
 }
 
