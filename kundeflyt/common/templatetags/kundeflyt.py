@@ -27,6 +27,8 @@ AUDIT_ACTIONS = {
     "customer.move": _("Moved"),
     "followup.change": _("Follow-up time changed"),
     "followup.reassign": _("Follow-up given to another user"),
+    "followup.clear": _("Follow-up removed"),
+    "placement.repair": _("Brought back within reach"),
     "correction.send": _("Sent for correction"),
     "correction.start": _("Correction started"),
     "correction.cancel": _("Correction withdrawn"),

@@ -105,9 +105,9 @@ def follow_up_set(
 ) -> Placement:
     """D9: when the customer is followed up and by whom (None: shared), in one change.
 
-    Clearing the time puts a customer in an available state back in the campaign's queue; it
-    is refused for a customer in a follow-up or in-progress state, which is worked only
-    through its follow-up (rule 10)."""
+    Clearing the time (and with it the responsible user) puts a customer in an available state
+    back in the campaign's queue; it is refused for a customer in a follow-up or in-progress
+    state, which is worked only through its follow-up (rule 10)."""
     now = timezone.now()
     placement = locked_placement(customer_id)
     _check_supervise(actor, placement, now)
@@ -123,10 +123,7 @@ def follow_up_set(
                 % {"state": placement.state},
                 field="follow_up_at",
             )
-        if responsible is not None:
-            raise DomainError(
-                _("Choose a follow-up time for the responsible user."), field="follow_up_at"
-            )
+        responsible = None
     elif follow_up_at <= now:
         raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
     if responsible is not None and responsible.pk != placement.follow_up_user_id:
