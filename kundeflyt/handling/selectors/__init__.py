@@ -10,7 +10,6 @@ module per page or purpose. Callers import from the package.
 - ``selected``: who has which customer open
 """
 
-from kundeflyt.accounts.visibility import check_may_see_customer, customers_visible_to
 from kundeflyt.handling.selectors.details import (
     AuditRow,
     CustomerDetails,
@@ -61,14 +60,12 @@ __all__ = [
     "audit_rows",
     "campaign_workers",
     "card_fields",
-    "check_may_see_customer",
     "current_selection",
     "customer_details",
     "customer_events",
     "customer_presence",
     "customer_screen",
     "customers_matching",
-    "customers_visible_to",
     "display_value",
     "my_follow_ups",
     "my_work",

@@ -22,7 +22,6 @@ from kundeflyt.handling.services.outcomes import (
     ProductInput,
     outcome_register,
 )
-from kundeflyt.handling.services.placements import NO_HOLDER, Actor
 from kundeflyt.handling.services.placing import customer_add, placement_create
 from kundeflyt.handling.services.presenting import customer_present_next
 from kundeflyt.handling.services.selection import (
@@ -40,8 +39,6 @@ from kundeflyt.handling.services.supervision import (
 )
 
 __all__ = [
-    "NO_HOLDER",
-    "Actor",
     "AfterSave",
     "MeetingInput",
     "ProductInput",
