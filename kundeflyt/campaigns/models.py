@@ -5,11 +5,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.common.bounds import LONG_TEXT, MONEY_MAX
 from kundeflyt.common.fields import FieldType
 
 
@@ -46,8 +47,8 @@ class Campaign(models.Model):
     visible_until = models.DateField(_("visible until"), null=True, blank=True)
     # Privacy facts; empty means the data owner's.
     controller = models.CharField(_("controller"), max_length=200, blank=True)
-    purpose = models.TextField(_("purpose of processing"), blank=True)
-    information = models.TextField(_("information for agents"), blank=True)
+    purpose = models.TextField(_("purpose of processing"), blank=True, max_length=LONG_TEXT)
+    information = models.TextField(_("information for agents"), blank=True, max_length=LONG_TEXT)
     # Attempt rules.
     max_attempts = models.PositiveIntegerField(
         _("most attempts"), null=True, blank=True, validators=[MinValueValidator(1)]
@@ -231,9 +232,13 @@ class Product(models.Model):
     )
     name = models.CharField(_("name"), max_length=200)
     code = models.CharField(_("product code"), max_length=60, blank=True)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=LONG_TEXT)
     price = models.DecimalField(
-        _("price"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+        _("price"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(MONEY_MAX)],
     )
     active = models.BooleanField(_("active"), default=True)
 
@@ -241,6 +246,11 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["campaign", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=0, price__lte=MONEY_MAX), name="product_price_bounded"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kundeflyt.common.bounds import FIELD_TEXT, bounded_decimal, bounded_text
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.phones import normalise_phone
 
@@ -77,20 +77,18 @@ def clean_field_value(
     def refuse(reason: str) -> DomainError:
         return DomainError(reason, field=field)
 
+    if isinstance(value, str):
+        # Rule 12: no text longer than a field holds, no control characters.
+        value = bounded_text(value, field=field, max_length=FIELD_TEXT, label=name)
     match field_type:
         case FieldType.TEXT:
             return str(value)
         case FieldType.NUMBER:
-            try:
-                number = Decimal(str(value).replace(" ", "").replace(",", "."))
-            except InvalidOperation:
-                raise refuse(_("“%(value)s” is not a number.") % {"value": value}) from None
-            if not number.is_finite():
-                raise refuse(_("“%(value)s” is not a number.") % {"value": value})
+            number = bounded_decimal(value, field=field)
             return int(number) if number == number.to_integral_value() else str(number)
         case FieldType.DIGITS:
             digits = str(value).replace(" ", "")
-            if not digits.isdigit():
+            if not re.fullmatch(r"[0-9]{1,40}", digits):
                 raise refuse(_("“%(value)s” may only contain digits.") % {"value": value})
             return digits
         case FieldType.DATE:
@@ -114,6 +112,8 @@ def clean_field_value(
             return normalise_phone(str(value), field=field)
         case FieldType.LINK:
             url = str(value)
+            if len(url) > 500:
+                raise refuse(_("“%(value)s” is not a web address.") % {"value": url[:50]})
             if "://" not in url:
                 url = "https://" + url
             try:
@@ -136,6 +136,7 @@ def clean_field_value(
             return str(value)
         case FieldType.MULTICHOICE:
             picked = [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
+            picked = list(dict.fromkeys(picked))
             wrong = [v for v in picked if v not in choices]
             if wrong:
                 raise refuse(_("“%(value)s” is not one of the choices.") % {"value": wrong[0]})

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from kundeflyt.common.errors import DomainError
 
@@ -43,6 +44,21 @@ def refused(
         )
     messages.error(request, error.message)
     return htmx_redirect(request, back)
+
+
+def local_url(request: HttpRequest, url: str | None, default: str = "handling:my_work") -> str:
+    """``url`` if it leads to a page of this site, otherwise ``default``: a form's "back"
+    never sends the browser to another site or runs a script (no open redirect)."""
+    if (
+        url
+        and len(url) <= 2000
+        and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and url.startswith("/")
+    ):
+        return url
+    return resolve_url(default)
 
 
 def htmx_redirect(request: HttpRequest, to: str) -> HttpResponse:

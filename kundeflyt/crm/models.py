@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.actors import ActorMixin
+from kundeflyt.common.bounds import LONG_TEXT
 from kundeflyt.common.fields import FieldType
 from kundeflyt.common.phones import display_phone
 
@@ -21,7 +22,7 @@ class DataOwner(models.Model):
         blank=True,
         help_text=_("Who is responsible for the processing (GDPR). Empty means the data owner."),
     )
-    purpose = models.TextField(_("purpose of processing"), blank=True)
+    purpose = models.TextField(_("purpose of processing"), blank=True, max_length=LONG_TEXT)
     users = models.ManyToManyField(
         "accounts.User", verbose_name=_("users with access"), blank=True, related_name="+"
     )

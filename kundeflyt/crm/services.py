@@ -9,10 +9,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.permissions import Perm, has_perm, require
 from kundeflyt.accounts.visibility import check_may_see_customer, data_owners_visible_to
 from kundeflyt.common.actors import Process
 from kundeflyt.common.audit import audit
+from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import DomainError, NotAllowed
 from kundeflyt.common.fields import FieldType, clean_field_value
 from kundeflyt.common.phones import normalise_phone
@@ -33,12 +34,17 @@ def _check_crm_access(actor: User | Process, crm: CRM) -> None:
         )
 
 
+# The longest value each standard field holds (the model's max_length).
+STANDARD_LENGTHS = {"customer_id": 64, "name": 200, "email": 254}
+
+
 def _clean_standard(key: str, value: Any) -> Any:
     if key in PHONE_FIELDS:
-        return normalise_phone(str(value or ""), field=key)
+        raw = bounded_text(value, field=key, max_length=40)
+        return normalise_phone(raw, field=key)
+    text = bounded_text(value, field=key, max_length=STANDARD_LENGTHS[key])
     if key == "email":
-        return clean_field_value(FieldType.EMAIL, value, field="email") or ""
-    text = str(value or "").strip()
+        return clean_field_value(FieldType.EMAIL, text, field="email") or ""
     if key == "customer_id" and not text:
         raise DomainError(_("Customer id is required."), field="customer_id")
     return text
@@ -51,9 +57,8 @@ def _clean_own_fields(
     by_key = {d.key: d for d in definitions}
     unknown = sorted(set(values) - set(by_key))
     if unknown:
-        raise DomainError(
-            _("“%(key)s” is not a field of this CRM.") % {"key": unknown[0]}, field=unknown[0]
-        )
+        key = unknown[0][:60]
+        raise DomainError(_("“%(key)s” is not a field of this CRM.") % {"key": key}, field=key)
     cleaned: dict[str, Any] = {}
     for definition in definitions:
         if partial and definition.key not in values:
@@ -169,6 +174,11 @@ def customer_update(
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     before = customer_snapshot(customer)
     standard = {k: _clean_standard(k, v) for k, v in changes.items() if k in STANDARD_FIELDS}
+    if standard.get("customer_id", customer.customer_id) != customer.customer_id and not has_perm(
+        actor, Perm.CAMPAIGN_SETUP
+    ):
+        # The key the client's CRM knows the customer by: changed by imports and setup only.
+        raise NotAllowed(_("Only campaign setup may change the customer id."), field="customer_id")
     own = {k: v for k, v in changes.items() if k not in STANDARD_FIELDS}
     cleaned_own = _clean_own_fields(list(customer.crm.fields.all()), own, partial=True)
     _check_unique(customer.crm, standard | {"fields": cleaned_own}, exclude_pk=customer.pk)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.common.bounds import LONG_TEXT
 from kundeflyt.common.errors import DomainError
 
 
 class Flow(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=LONG_TEXT)
 
     class Meta:
         verbose_name = _("customer flow")
@@ -83,7 +84,7 @@ class Outcome(models.Model):
     )
     key = models.SlugField(_("key"), max_length=60)
     name = models.CharField(_("name"), max_length=120)
-    description = models.TextField(_("what it means"), blank=True)
+    description = models.TextField(_("what it means"), blank=True, max_length=LONG_TEXT)
     from_states = models.ManyToManyField(
         State, verbose_name=_("offered from"), related_name="outcomes_offered"
     )

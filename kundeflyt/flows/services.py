@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.permissions import Perm, has_perm
 from kundeflyt.common.audit import audit
+from kundeflyt.common.bounds import LONG_TEXT
 from kundeflyt.common.errors import DomainError, NotAllowed
 from kundeflyt.flows.models import Flow, FollowUpRule, Outcome, ProductRule, State, StateKind
 
@@ -383,7 +384,7 @@ def _read_file(
             _("The flow name is longer than %(max)d characters.") % {"max": _NAME_MAX_LENGTH},
             field="name",
         )
-    description = _text(data, "description", where, required=False, max_length=None)
+    description = _text(data, "description", where, required=False, max_length=LONG_TEXT)
 
     raw_states = _list(data, "states", where)
     states: list[_StateSpec] = []
@@ -427,7 +428,9 @@ def _read_file(
             _OutcomeSpec(
                 key=key,
                 name=_text(item, "name", item_where, required=True, max_length=_NAME_MAX_LENGTH),
-                description=_text(item, "description", item_where, required=False, max_length=None),
+                description=_text(
+                    item, "description", item_where, required=False, max_length=LONG_TEXT
+                ),
                 from_states=from_states,
                 to_state=to_state,
                 follow_up=_choice(

@@ -4,7 +4,6 @@ here only the shape of the input is read, and unreadable input is refused naming
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.http import QueryDict
@@ -12,23 +11,31 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
+from kundeflyt.common.bounds import (
+    EARLIEST,
+    MEETING_MINUTES_MAX,
+    QUANTITY_MAX,
+    SHORT_TEXT,
+    bounded_int,
+    bounded_money,
+    bounded_text,
+)
 from kundeflyt.common.errors import DomainError
 from kundeflyt.handling.services import AfterSave, MeetingInput, ProductInput
 
 SHARED = "shared"
 
 
+ID_MAX = 2**63 - 1  # the largest key a database row has
+
+
 def parse_int(raw: str | None, *, field: str, required: bool = False) -> int | None:
+    """An id or a count from a form: ASCII digits only, at most 18 of them."""
     if raw is None or raw == "":
         if required:
             raise DomainError(_("Choose one."), field=field)
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise DomainError(
-            _("“%(value)s” is not a whole number.") % {"value": raw}, field=field
-        ) from None
+    return bounded_int(raw, field=field, minimum=0, maximum=ID_MAX)
 
 
 def parse_id(raw: str | None, *, field: str) -> int:
@@ -43,11 +50,13 @@ def parse_local_datetime(raw: str | None, *, field: str) -> dt.datetime | None:
     if not raw:
         return None
     try:
-        naive = dt.datetime.fromisoformat(raw)
+        naive = dt.datetime.fromisoformat(raw[:40])
     except ValueError:
+        naive = None
+    if naive is None or not EARLIEST.year <= naive.year <= 2200:
         raise DomainError(
-            _("“%(value)s” is not a date and time.") % {"value": raw}, field=field
-        ) from None
+            _("“%(value)s” is not a date and time.") % {"value": raw[:40]}, field=field
+        )
     if timezone.is_aware(naive):
         return naive
     return timezone.make_aware(naive, timezone.get_current_timezone())
@@ -68,29 +77,34 @@ def outcome_arguments(data: QueryDict, user: User) -> dict[str, Any]:
     for key in data:
         if not key.startswith("product_qty_"):
             continue
-        quantity = parse_int(data.get(key), field=key) or 0
+        quantity = bounded_int(data.get(key) or "0", field=key, minimum=0, maximum=QUANTITY_MAX)
         if quantity:
-            product_id = int(key.removeprefix("product_qty_"))
-            price_raw = (data.get(f"product_price_{product_id}") or "").replace(",", ".").strip()
-            try:
-                price = Decimal(price_raw) if price_raw else None
-            except InvalidOperation:
-                raise DomainError(
-                    _("“%(value)s” is not a price.") % {"value": price_raw},
-                    field=f"product_price_{product_id}",
-                ) from None
+            product_id = bounded_int(
+                key.removeprefix("product_qty_"), field=key, minimum=1, maximum=ID_MAX
+            )
+            price_raw = (data.get(f"product_price_{product_id}") or "").strip()
+            price = (
+                bounded_money(price_raw, field=f"product_price_{product_id}") if price_raw else None
+            )
             products.append(ProductInput(product_id, quantity=quantity, unit_price=price))
     meeting = None
     meeting_at = parse_local_datetime(data.get("meeting_at"), field="meeting.starts_at")
     if meeting_at is not None:
+        minutes = data.get("meeting_minutes") or "60"
         meeting = MeetingInput(
             starts_at=meeting_at,
-            duration_minutes=parse_int(
-                data.get("meeting_minutes"), field="meeting.duration_minutes"
-            )
-            or 60,
-            place=data.get("meeting_place", "").strip(),
-            with_whom=data.get("meeting_with", "").strip(),
+            duration_minutes=bounded_int(
+                minutes,
+                field="meeting.duration_minutes",
+                minimum=1,
+                maximum=MEETING_MINUTES_MAX,
+            ),
+            place=bounded_text(
+                data.get("meeting_place"), field="meeting.place", max_length=SHORT_TEXT
+            ),
+            with_whom=bounded_text(
+                data.get("meeting_with"), field="meeting.with_whom", max_length=SHORT_TEXT
+            ),
         )
     extra = {k.removeprefix("extra_"): v for k, v in data.lists() if k.startswith("extra_")}
     try:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.actors import ActorMixin
+from kundeflyt.common.bounds import LONG_TEXT, MEETING_MINUTES_MAX, MONEY_MAX, QUANTITY_MAX
 
 
 class Placement(models.Model):
@@ -162,7 +164,7 @@ class Event(ActorMixin):
         "flows.State", verbose_name=_("to state"), on_delete=models.PROTECT, related_name="+"
     )
     registered_at = models.DateTimeField(_("registered"), db_index=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = models.TextField(_("comment"), blank=True, max_length=LONG_TEXT)
     extra_values = models.JSONField(_("extra fields"), default=dict, blank=True)
     follow_up_at = models.DateTimeField(_("follow-up"), null=True, blank=True)
     follow_up_user = models.ForeignKey(
@@ -233,8 +235,17 @@ class ProductLine(models.Model):
         "campaigns.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
-    quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(
+        _("quantity"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(QUANTITY_MAX)],
+    )
+    unit_price = models.DecimalField(
+        _("unit price"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(MONEY_MAX)],
+    )
     currency = models.CharField(_("currency"), max_length=3)
     extra_values = models.JSONField(_("extra fields"), default=dict, blank=True)
 
@@ -242,6 +253,17 @@ class ProductLine(models.Model):
         verbose_name = _("product line")
         verbose_name_plural = _("product lines")
         ordering = ["event", "id"]
+        constraints = [
+            # Rule 12: what the services check, the database holds too.
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1, quantity__lte=QUANTITY_MAX),
+                name="product_line_quantity_bounded",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0, unit_price__lte=MONEY_MAX),
+                name="product_line_price_bounded",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id}"
@@ -265,7 +287,11 @@ class Meeting(models.Model):
         Event, verbose_name=_("event"), on_delete=models.PROTECT, related_name="meetings"
     )
     starts_at = models.DateTimeField(_("starts"))
-    duration_minutes = models.PositiveIntegerField(_("length (minutes)"), default=60)
+    duration_minutes = models.PositiveIntegerField(
+        _("length (minutes)"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(MEETING_MINUTES_MAX)],
+    )
     place = models.CharField(_("place"), max_length=200, blank=True)
     with_whom = models.CharField(_("with"), max_length=200, blank=True)
     booked_by = models.ForeignKey(
@@ -282,6 +308,12 @@ class Meeting(models.Model):
         verbose_name = _("meeting")
         verbose_name_plural = _("meetings")
         ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1, duration_minutes__lte=MEETING_MINUTES_MAX),
+                name="meeting_duration_bounded",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.starts_at:%Y-%m-%d %H:%M}"
@@ -304,7 +336,7 @@ class CorrectionRequest(ActorMixin):
         on_delete=models.PROTECT,
         related_name="corrections_to_do",
     )
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"), max_length=LONG_TEXT)
     allowed_outcomes = models.ManyToManyField(
         "flows.Outcome", verbose_name=_("allowed outcomes"), related_name="+"
     )

@@ -8,6 +8,7 @@ read, naming the parameter); ``placements_filtered`` applies them among what the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -110,7 +111,7 @@ def _id(data: Mapping[str, Any], name: str) -> int | None:
     if raw in (None, ""):
         return None
     text = str(raw)
-    if not text.isdigit() or len(text) > 18:
+    if not re.fullmatch(r"[0-9]{1,18}", text):
         raise DomainError(_("Choose from the list."), field=name)
     return int(text)
 

@@ -16,6 +16,7 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import campaigns_visible_to
 from kundeflyt.common.actors import actor_fields
 from kundeflyt.common.audit import audit
+from kundeflyt.common.bounds import LONG_TEXT, bounded_text, check_moment
 from kundeflyt.common.errors import Conflict, DomainError, NotFound
 from kundeflyt.flows.models import Outcome
 from kundeflyt.handling.models import CorrectionRequest, Event, Placement
@@ -130,7 +131,7 @@ def correction_send(
     """D14: send a registration back to a user with a reason; the customer waits in their
     My work, and they may register only the allowed outcomes."""
     event, placement = _event_for_correction(actor, event_id)
-    reason = reason.strip()
+    reason = bounded_text(reason, field="reason", max_length=LONG_TEXT)
     if not reason:
         raise DomainError(_("Write why the registration must be corrected."), field="reason")
     allowed = list(Outcome.objects.filter(pk__in=allowed_outcome_ids, flow=event.campaign.flow_id))
@@ -236,6 +237,7 @@ def event_report_facts_change(
         raise NotFound(_("No such registration."), field="event")
     if counts_for_user is not None and not counts_for_user.is_active:
         raise DomainError(_("Choose an active user."), field="counts_for_user")
+    check_moment(counts_at, field="counts_at")
     before = {
         "included_in_reports": event.included_in_reports,
         "counts_for_user": event.counts_for_user_id,

@@ -18,6 +18,16 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.campaigns.calling_hours import retry_time
 from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption, Product
+from kundeflyt.common.bounds import (
+    EARLIEST,
+    LONG_TEXT,
+    MEETING_MINUTES_MAX,
+    QUANTITY_MAX,
+    SHORT_TEXT,
+    bounded_money,
+    bounded_text,
+    check_moment,
+)
 from kundeflyt.common.errors import Conflict, DomainError
 from kundeflyt.common.fields import clean_field_value
 from kundeflyt.flows.models import FollowUpRule, Outcome, ProductRule, State
@@ -110,6 +120,8 @@ def _check_follow_up(
         )
     if follow_up_at is not None and follow_up_at <= now:
         raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
+    if follow_up_at is not None:
+        check_moment(follow_up_at, field="follow_up_at")
     if follow_up_at is None and follow_up_user is not None:
         raise DomainError(
             _("Choose a follow-up time for the responsible user."), field="follow_up_at"
@@ -139,15 +151,13 @@ def _product_lines(
                 _("The product is not in this campaign's catalogue."),
                 field=f"products.{index}.product",
             )
-        if line.quantity < 1:
+        if not 1 <= line.quantity <= QUANTITY_MAX:
             raise DomainError(
-                _("The quantity must be at least 1."), field=f"products.{index}.quantity"
+                _("The quantity must be from 1 to %(n)s.") % {"n": QUANTITY_MAX},
+                field=f"products.{index}.quantity",
             )
         price = product.price if line.unit_price is None else line.unit_price
-        if price < 0:
-            raise DomainError(
-                _("The price cannot be negative."), field=f"products.{index}.unit_price"
-            )
+        price = bounded_money(price, field=f"products.{index}.unit_price")
         lines.append(
             {
                 "product": product,
@@ -163,19 +173,29 @@ def _product_lines(
     return lines
 
 
-def _check_meeting(outcome: Outcome, meeting: MeetingInput | None) -> None:
+def _check_meeting(
+    outcome: Outcome, meeting: MeetingInput | None, earliest: dt.datetime
+) -> MeetingInput | None:
     if not outcome.books_meeting:
         if meeting is not None:
             raise DomainError(
                 _("“%(outcome)s” books no meeting.") % {"outcome": outcome}, field="meeting"
             )
-        return
+        return None
     if meeting is None:
         raise DomainError(_("Book the meeting: choose its time."), field="meeting.starts_at")
-    if meeting.duration_minutes < 1:
+    if not 1 <= meeting.duration_minutes <= MEETING_MINUTES_MAX:
         raise DomainError(
-            _("The meeting must last at least one minute."), field="meeting.duration_minutes"
+            _("A meeting lasts from 1 to %(n)s minutes.") % {"n": MEETING_MINUTES_MAX},
+            field="meeting.duration_minutes",
         )
+    check_moment(meeting.starts_at, field="meeting.starts_at", earliest=earliest)
+    return MeetingInput(
+        starts_at=meeting.starts_at,
+        duration_minutes=meeting.duration_minutes,
+        place=bounded_text(meeting.place, field="meeting.place", max_length=SHORT_TEXT),
+        with_whom=bounded_text(meeting.with_whom, field="meeting.with_whom", max_length=SHORT_TEXT),
+    )
 
 
 def _offered_outcome(
@@ -240,7 +260,7 @@ def outcome_register(
         )
     if not options and option_id is not None:
         raise DomainError(_("“%(outcome)s” has no options.") % {"outcome": outcome}, field="option")
-    comment = comment.strip()
+    comment = bounded_text(comment, field="comment", max_length=LONG_TEXT)
     if outcome.comment_required and not comment:
         raise DomainError(
             _("“%(outcome)s” needs a comment.") % {"outcome": outcome}, field="comment"
@@ -254,9 +274,11 @@ def outcome_register(
     )
     _check_follow_up(outcome, campaign, follow_up_at, follow_up_user, now)
     lines = _product_lines(outcome, campaign, products or [])
-    _check_meeting(outcome, meeting)
-
     as_original = correction is not None and correction.as_original
+    # A meeting is booked ahead, except when a correction registers as the original user
+    # at the original time: then it may lie where the original registration put it.
+    meeting = _check_meeting(outcome, meeting, EARLIEST if as_original else now)
+
     event = Event.objects.create(
         customer_id=customer_id,
         campaign=campaign,

@@ -13,6 +13,7 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import campaigns_visible_to, check_may_see_customers_of
 from kundeflyt.campaigns.models import Campaign, Segment
+from kundeflyt.common.bounds import check_moment
 from kundeflyt.common.errors import DomainError, NotAllowed
 from kundeflyt.handling.models import CorrectionRequest, Placement
 from kundeflyt.handling.selectors.reach import placements_out_of_reach
@@ -126,6 +127,8 @@ def follow_up_set(
         responsible = None
     elif follow_up_at <= now:
         raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
+    else:
+        check_moment(follow_up_at, field="follow_up_at")
     if responsible is not None and responsible.pk != placement.follow_up_user_id:
         check_may_be_responsible(responsible, placement.campaign)
     changes = {"follow_up_at": follow_up_at, "follow_up_user": responsible}

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kundeflyt.accounts.permissions import Perm, has_perm, require
 from kundeflyt.accounts.visibility import campaigns_open_to
+from kundeflyt.common.bounds import SHORT_TEXT, bounded_text
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import htmx_redirect, refused
 from kundeflyt.handling import selectors, services
@@ -119,7 +120,11 @@ def search(request: HttpRequest) -> HttpResponse:
     user may see."""
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
-    query = request.GET.get("q", "").strip()
+    error = None
+    try:
+        query = bounded_text(request.GET.get("q"), field="q", max_length=SHORT_TEXT)
+    except DomainError as refusal:
+        error, query = refusal, ""
     results = []
     if query:
         results = list(
@@ -127,7 +132,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 "crm__data_owner", "placement__campaign", "placement__segment", "placement__state"
             )[:100]
         )
-    return render(request, "handling/search.html", {"q": query, "results": results})
+    return render(request, "handling/search.html", {"q": query, "results": results, "error": error})
 
 
 @login_required

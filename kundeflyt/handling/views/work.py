@@ -19,9 +19,9 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import campaigns_open_to
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.errors import DomainError
-from kundeflyt.common.refusals import htmx_redirect, is_htmx, refused
+from kundeflyt.common.refusals import htmx_redirect, is_htmx, local_url, refused
 from kundeflyt.handling import selectors
-from kundeflyt.handling.forms import outcome_arguments, parse_int
+from kundeflyt.handling.forms import outcome_arguments, parse_id, parse_int
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services import (
     AfterSave,
@@ -71,10 +71,15 @@ def my_work(request: HttpRequest) -> HttpResponse:
 def work_start(request: HttpRequest) -> HttpResponseBase:
     """*Start working* a campaign or one of its segments: present the next customer."""
     user = user_of(request)
-    campaign = get_object_or_404(campaigns_open_to(user), pk=request.POST.get("campaign"))
+    try:
+        campaign_id = parse_id(request.POST.get("campaign"), field="campaign")
+        segment_id = parse_int(request.POST.get("segment"), field="segment")
+    except DomainError as error:
+        return refused(request, error, back=reverse("handling:my_work"))
+    campaign = get_object_or_404(campaigns_open_to(user), pk=campaign_id)
     segment = None
-    if request.POST.get("segment"):
-        segment = get_object_or_404(Segment, pk=request.POST["segment"], campaign=campaign)
+    if segment_id is not None:
+        segment = get_object_or_404(Segment, pk=segment_id, campaign=campaign)
     return _present_next(request, campaign, segment)
 
 
@@ -143,9 +148,7 @@ def customer_take(request: HttpRequest, customer_id: int) -> HttpResponseBase:
     try:
         customer_select(user_of(request), customer_id=customer_id, manual=True)
     except DomainError as error:
-        back = request.POST.get("back", "")
-        safe = back.startswith("/") and not back.startswith("//")
-        return refused(request, error, back=back if safe else reverse("handling:my_work"))
+        return refused(request, error, back=local_url(request, request.POST.get("back")))
     request.session.pop(WORKING, None)
     return htmx_redirect(request, reverse("handling:screen"))
 
