@@ -1,0 +1,251 @@
+"""Every form and htmx endpoint against generated input (issue 9): whatever arrives — NUL
+bytes, huge numbers, years 1 and 9999, unknown ids, wrong types — the answer is never a
+server error, and a refusal changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.messages import ERROR, get_messages
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from kundeflyt.common.models import AuditEntry
+from kundeflyt.crm.models import Customer
+from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
+from kundeflyt.handling.services import customer_select, outcome_register
+from tests.world import World
+
+# A quarter of the profile's examples per endpoint: the ci profile stays well under a minute.
+EXAMPLES = max(10, hypothesis_settings().max_examples // 4)
+
+STRANGE = [
+    "",
+    "0",
+    "-1",
+    "abc",
+    "²",
+    "٣",
+    "1e999999",
+    "9" * 40,
+    "9" * 5000,
+    "NaN",
+    "sNaN",
+    "Infinity",
+    "12,5",
+    "\x00",
+    "Kari\x00Nordmann",
+    "x" * 6000,
+    "0001-01-01T00:30",
+    "9999-12-31T23:59",
+    "2026-02-30T10:00",
+    "javascript:alert(1)",
+    "https://evil.example/",
+    "<script>alert(1)</script>",
+    "shared",
+    "list",
+    "stay",
+    "on",
+]
+values = st.one_of(st.sampled_from(STRANGE), st.text(max_size=30), st.integers().map(str))
+
+
+@dataclass(frozen=True)
+class Door:
+    """An endpoint, the parameters it reads, and how to build its URL from the world."""
+
+    name: str
+    method: str
+    params: tuple[str, ...]
+    url: Callable[[World, dict[str, int]], str]
+    htmx: bool = False
+
+
+def _details(name: str) -> Callable[[World, dict[str, int]], str]:
+    return lambda world, ids: reverse(f"handling:{name}", args=[ids["customer"]])
+
+
+def _event(name: str) -> Callable[[World, dict[str, int]], str]:
+    return lambda world, ids: reverse(f"handling:{name}", args=[ids["event"]])
+
+
+DOORS = [
+    Door(
+        "work_start", "post", ("campaign", "segment"), lambda w, i: reverse("handling:work_start")
+    ),
+    Door("work_next", "post", (), lambda w, i: reverse("handling:work_next")),
+    Door("customer_take", "post", ("back",), _details("customer_take")),
+    Door(
+        "screen_renew",
+        "post",
+        ("customer", "token"),
+        lambda w, i: reverse("handling:screen_renew"),
+        htmx=True,
+    ),
+    Door(
+        "outcome_save",
+        "post",
+        (
+            "customer",
+            "token",
+            "outcome",
+            "option",
+            "comment",
+            "follow_up_at",
+            "follow_up_user",
+            "then",
+            "meeting_at",
+            "meeting_minutes",
+            "meeting_place",
+            "product_qty_1",
+            "product_price_1",
+            "extra_x",
+        ),
+        lambda w, i: reverse("handling:outcome_save"),
+        htmx=True,
+    ),
+    Door(
+        "outcome_fields",
+        "get",
+        ("outcome",),
+        lambda w, i: reverse("handling:outcome_fields"),
+        htmx=True,
+    ),
+    Door(
+        "customer_fields",
+        "post",
+        ("name", "phone1", "email", "employees", "industry", "org_number"),
+        _details("customer_fields"),
+        htmx=True,
+    ),
+    Door(
+        "customer_field_name",
+        "post",
+        ("value",),
+        lambda w, i: reverse("handling:customer_field", args=[i["customer"], "name"]),
+        htmx=True,
+    ),
+    Door(
+        "customer_field_employees",
+        "post",
+        ("value",),
+        lambda w, i: reverse("handling:customer_field", args=[i["customer"], "employees"]),
+        htmx=True,
+    ),
+    Door(
+        "customer_follow_up",
+        "post",
+        ("follow_up_at", "follow_up_user"),
+        _details("customer_follow_up"),
+    ),
+    Door("customer_move", "post", ("campaign", "segment"), _details("customer_move")),
+    Door(
+        "event_send_for_correction",
+        "post",
+        ("to_user", "reason", "allowed"),
+        _event("event_send_for_correction"),
+    ),
+    Door("event_correct", "post", ("as",), _event("event_correct")),
+    Door(
+        "event_report_facts",
+        "post",
+        ("included", "counts_for_user", "counts_at"),
+        _event("event_report_facts"),
+    ),
+    Door(
+        "selection_release",
+        "post",
+        (),
+        lambda w, i: reverse("handling:selection_release", args=[i["customer"]]),
+    ),
+    Door("correction_withdraw", "post", (), _details("correction_withdraw")),
+    Door(
+        "campaign_follow_ups_reassign",
+        "post",
+        ("to_user",),
+        lambda w, i: reverse("handling:campaign_follow_ups_reassign", args=[w.campaign.pk]),
+    ),
+    Door("my_work", "get", ("day",), lambda w, i: reverse("handling:my_work")),
+    Door("search", "get", ("q",), lambda w, i: reverse("handling:search")),
+    Door(
+        "reports",
+        "get",
+        ("first", "last", "campaign", "segment", "team", "user", "outcome"),
+        lambda w, i: reverse("reports:report", args=["activity"]),
+    ),
+    Door("set_language", "post", ("language", "next"), lambda w, i: reverse("set_language")),
+]
+
+
+def snapshot() -> dict[str, Any]:
+    return {
+        "customers": list(Customer.objects.order_by("pk").values()),
+        "placements": list(
+            Placement.objects.order_by("pk")
+            .values()
+            .values(
+                *[
+                    f.attname
+                    for f in Placement._meta.concrete_fields
+                    # a lease renewal is the one change a refusal may not undo: time passes
+                    if f.attname not in ("lease_expires_at",)
+                ]
+            )
+        ),
+        "events": list(Event.objects.order_by("pk").values()),
+        "corrections": list(CorrectionRequest.objects.order_by("pk").values()),
+        "meetings": Meeting.objects.count(),
+        "lines": ProductLine.objects.count(),
+        "audit": AuditEntry.objects.count(),
+    }
+
+
+@pytest.fixture
+def doors_world(world: World) -> dict[str, int]:
+    """A customer the supervisor holds with a registration on it: every door has a target."""
+    customer = world.customer(1)
+    selection = customer_select(world.supervisor, customer_id=customer.pk)
+    event = outcome_register(
+        world.supervisor,
+        customer_id=customer.pk,
+        token=selection.token,
+        outcome_id=world.outcome("call_back").pk,
+        follow_up_at=timezone.now() + dt.timedelta(days=1),
+    )
+    world.customer(2)
+    return {"customer": customer.pk, "event": event.pk}
+
+
+@pytest.mark.parametrize("door", DOORS, ids=[d.name for d in DOORS])
+def test_no_input_fails_a_door_and_a_refusal_changes_nothing(
+    client: Client, world: World, doors_world: dict[str, int], door: Door
+) -> None:
+    client.force_login(world.supervisor)
+    url = door.url(world, doors_world)
+
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.fixed_dictionaries({}, optional={p: values for p in door.params}))
+    def knock(data: dict[str, str]) -> None:
+        before = snapshot()
+        headers = {"HTTP_HX_REQUEST": "true"} if door.htmx else {}
+        response = getattr(client, door.method)(url, data, **headers)
+        assert response.status_code < 500, (door.name, data, response.status_code)
+        refused = response.status_code >= 400 or any(
+            m.level == ERROR for m in get_messages(response.wsgi_request)
+        )
+        if refused:
+            assert snapshot() == before, (door.name, data)
+
+    knock()
