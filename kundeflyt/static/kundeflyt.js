@@ -53,6 +53,22 @@
     }
   });
 
+  // A select marked data-autosubmit submits its form when changed (the language picker).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-autosubmit]")) {
+      event.target.form.requestSubmit();
+    }
+  });
+
+  // Once the screen hears that the customer is no longer held, saving is pointless.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.querySelector("[data-lease-lost]")) {
+      document.querySelectorAll("#outcome-form button[type=submit]").forEach(function (b) {
+        b.disabled = true;
+      });
+    }
+  });
+
   // After the outcome's own fields arrive, put the cursor in the first of them.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "outcome-fields") {

@@ -22,6 +22,7 @@ def log_in(page: Page, base: str, username: str) -> None:
     page.get_by_label("Password").fill("pw")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    page.wait_for_load_state()  # the keyboard script is in before a key is pressed
 
 
 @pytest.fixture
@@ -152,6 +153,7 @@ def test_an_outcome_can_be_registered_with_the_keyboard_alone(
     page.get_by_role("button", name="Start working").first.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Kunde 1")).to_be_visible()
+    page.wait_for_load_state()
 
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
