@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard kundeflyt/locale/*/LC_MESSAGES/django.po))
 
-.PHONY: run test lint typecheck pytest install messages makemessages clean
+WORKERS ?= 4
+
+.PHONY: run serve test lint typecheck pytest install messages makemessages clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +26,13 @@ run: install messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_data
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Production-style serving: gunicorn with the access log's request path only (%(U)s), never
+# its query string, which carries searched names and numbers. Load balancers ask /healthz.
+serve: install messages
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/gunicorn kundeflyt.wsgi --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
+		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 lint: install
 	$(BIN)/ruff check .

@@ -128,11 +128,18 @@ STATICFILES_DIRS = [BASE_DIR / "kundeflyt" / "static"]
 # How long a selection (the agent's current customer) lives without a renewal from the screen.
 SELECTION_LEASE_SECONDS = int(os.environ.get("SELECTION_LEASE_SECONDS", "120"))
 
+# Personal data stays out of the logs: request lines lose their query strings (searches and
+# filters carry names and numbers), in runserver's log and in Django's request errors alike.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_query": {"()": "kundeflyt.common.logs.StripQueryStrings"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_query"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
 
 AUTHENTICATION_BACKENDS = [
