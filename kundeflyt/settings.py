@@ -1,6 +1,7 @@
 """One settings module for every environment, switched by environment variables."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,10 @@ INSTALLED_APPS = [
     "kundeflyt.campaigns",
     "kundeflyt.handling",
     "kundeflyt.reports",
+    "axes",  # login lockout (see Accounts below)
+    "django_otp",  # two-factor login
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # recovery codes
 ]
 
 MIDDLEWARE = [
@@ -44,11 +49,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "kundeflyt.accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "kundeflyt.accounts.middleware.IdleTimeoutMiddleware",
+    "kundeflyt.accounts.middleware.TwoFactorMiddleware",
     "kundeflyt.common.middleware.DomainErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into our page
 ]
 
 ROOT_URLCONF = "kundeflyt.urls"
@@ -142,7 +151,44 @@ LOGGING = {
     },
 }
 
+# --- Accounts: lockout, sessions, two-factor login ------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any other
     "django.contrib.auth.backends.ModelBackend",
     "kundeflyt.accounts.backends.ProductPermissionBackend",
 ]
+
+# Lockout (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one user from one address lock
+# that user at that address for LOGIN_LOCKOUT_MINUTES. The user and the address together: a
+# call centre shares one address, and one agent's typos must not lock the others out.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)  # off only for the test run (pyproject.toml)
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the typos before it
+# The wait the page shows is the wait that holds: tries while locked do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "kundeflyt.accounts.lockout.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "kundeflyt.accounts.lockout.client_address"
+AXES_USERNAME_CALLABLE = "kundeflyt.accounts.lockout.client_username"
+AXES_DISABLE_ACCESS_LOG = True  # no log of every successful login's address: not needed
+# Reverse proxies in front that append the client's address to X-Forwarded-For (nginx: 1).
+# 0 reads the address of the connection itself.
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+
+# Sessions end after SESSION_IDLE_HOURS without the user doing anything; the screen's polls
+# (lease renewal, side panel, presence) are not activity. The cookie outlives the idle time by
+# an hour, so the idle check sees a lapsed session first and can say why it ended.
+SESSION_IDLE_SECONDS = round(float(os.environ.get("SESSION_IDLE_HOURS", "8")) * 3600)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 3600
+
+# Two-factor login (django-otp, TOTP with recovery codes). OTP_REQUIRED_FOR names the
+# permissions whose holders must use it (comma separated, empty for nobody). With DEBUG on
+# (`make run`) nobody must, so the printed demo logins work without an authenticator app.
+OTP_REQUIRED_BY_DEFAULT = (
+    "administrator,campaign_setup,extended_customer_handling,correct_registrations,privacy_officer"
+)
+_otp_required = os.environ.get("OTP_REQUIRED_FOR", "" if DEBUG else OTP_REQUIRED_BY_DEFAULT)
+OTP_REQUIRED_FOR = [name.strip() for name in _otp_required.split(",") if name.strip()]
+OTP_TOTP_ISSUER = "Kundeflyt"  # the name authenticator apps show beside the code
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a user's secret or recovery codes

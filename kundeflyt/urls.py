@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", language_set, name="set_language"),
+    path("account/", include("kundeflyt.accounts.urls")),
     path("admin/", admin.site.urls),
     path("reports/", include("kundeflyt.reports.urls")),
     path("", include("kundeflyt.handling.urls")),

@@ -1,4 +1,5 @@
 """The product's permissions open Django's admin: *administrator* to everything of Kundeflyt,
+including login lockouts (to unlock a user) and two-factor devices (to reset a lost phone),
 *campaign setup* to data owners, CRMs, flows and campaigns. Users still need staff status."""
 
 from __future__ import annotations
@@ -8,7 +9,10 @@ from typing import Any
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 
 GRANTS = {
-    "administrator": {"accounts", "auth", "crm", "flows", "campaigns", "handling", "common"},
+    "administrator": {
+        *("accounts", "auth", "crm", "flows", "campaigns", "handling", "common"),
+        *("axes", "otp_totp", "otp_static"),
+    },
     "campaign_setup": {"crm", "flows", "campaigns"},
 }
 

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -34,6 +37,18 @@ class User(AbstractUser):
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
+    two_factor = models.BooleanField(
+        _("two-factor login"),
+        default=False,
+        editable=False,
+        help_text=_("On while the user has a confirmed authenticator app (TOTP device)."),
+    )
+    session_generation = models.PositiveIntegerField(
+        _("session generation"),
+        default=0,
+        editable=False,
+        help_text=_("Raised to end every session of the user (“log out everywhere”)."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -54,3 +69,26 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    # A session stays valid while its hash matches. Django hashes the password; the session
+    # generation joins it, so raising the generation ends every session of the user. Until the
+    # first raise the hash is Django's own, so sessions made before it stay valid.
+    def get_session_auth_hash(self) -> str:
+        if not self.session_generation:
+            return super().get_session_auth_hash()
+        return self._generation_hash(None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        if not self.session_generation:
+            yield from super().get_session_auth_fallback_hash()
+            return
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._generation_hash(secret)
+
+    def _generation_hash(self, secret: str | bytes | None) -> str:
+        return salted_hmac(
+            "kundeflyt.accounts.User.session",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
