@@ -23,12 +23,13 @@ install: $(BIN)/.installed
 messages: $(MO_FILES)
 
 run: install messages
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_data
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py demo_data
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Production-style serving: gunicorn with the access log's request path only (%(U)s), never
 # its query string, which carries searched names and numbers. Load balancers ask /healthz.
+# Needs SECRET_KEY (and, behind a plain-HTTP setup only, PLAIN_HTTP=1) in the environment.
 serve: install messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/gunicorn kundeflyt.wsgi --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
@@ -42,8 +43,8 @@ typecheck: install
 	$(BIN)/mypy kundeflyt
 
 pytest: install messages
-	FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py check
-	FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py check
+	DEBUG=1 FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	CONN_MAX_AGE=0 FAST_PASSWORD_HASHER=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -153,6 +153,8 @@ def run_env(database_url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "kundeflyt.settings",
         "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
+        "PLAIN_HTTP": "1",  # the bench talks to gunicorn over plain HTTP on loopback
         "CONN_MAX_AGE": "60",
         **extra,
     }

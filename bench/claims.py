@@ -147,6 +147,7 @@ def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "kundeflyt.settings"
     os.environ["DEBUG"] = "0"  # no query log: it would grow with every claim
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
     os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
     sys.path.insert(0, str(ROOT))
     import django
