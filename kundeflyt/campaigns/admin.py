@@ -14,6 +14,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.accounts.admin_scope import OwnerScopedAdmin, scoped
 from kundeflyt.campaigns.models import (
     Campaign,
     CampaignLink,
@@ -123,15 +124,16 @@ class FlowOutcomeInline(CompactTabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         field = formset.form.base_fields.get("outcome")
         if obj is not None and isinstance(field, forms.ModelChoiceField):
-            field.queryset = Outcome.objects.filter(flow=obj.flow_id)
+            field.queryset = scoped(request, Outcome.objects.filter(flow=obj.flow_id))
             # Outcomes are edited in their flow, not from a campaign.
             for attr in ("can_add_related", "can_change_related", "can_view_related"):
                 if hasattr(field.widget, attr):
                     setattr(field.widget, attr, False)
         elif field is not None:
             formset.form.base_fields["outcome"] = OutcomeWithFlowField(
-                queryset=Outcome.objects.select_related("flow").order_by(
-                    "flow__name", "position", "id"
+                queryset=scoped(
+                    request,
+                    Outcome.objects.select_related("flow").order_by("flow__name", "position", "id"),
                 ),
                 required=field.required,
                 label=field.label,
@@ -235,7 +237,7 @@ class ProductInline(CompactTabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(OwnerScopedAdmin):
     form = CampaignForm
     list_display = (
         "name",

@@ -1,4 +1,7 @@
-"""The admin site's look, the shared admin building blocks, and the audit trail (read only)."""
+"""The admin site's look, the shared admin building blocks, and the audit trail (read only).
+
+Every model admin and inline is scoped to the data owners the staff user administers
+(`kundeflyt.accounts.admin_scope`); the building blocks here derive from its classes."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.accounts.admin_scope import OwnerScopedAdmin, OwnerScopedInline
 from kundeflyt.common.models import AuditEntry
 
 admin.site.site_header = _("Kundeflyt administration")
@@ -22,7 +26,7 @@ admin.site.site_title = _("Kundeflyt")
 admin.site.index_title = _("Set-up")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(OwnerScopedAdmin):
     """Rows that change only through the services (customers, placements, events…): the admin
     shows them and never adds, changes or deletes them."""
 
@@ -36,7 +40,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class CompactTabularInline(admin.TabularInline):
+class CompactTabularInline(OwnerScopedInline):
     """A tabular inline whose rows fit the page: short text inputs and narrow numbers."""
 
     short_fields: tuple[str, ...] = ("name", "key", "label", "title", "code")

@@ -10,12 +10,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.fields import Field
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.accounts.admin_scope import OwnerScopedAdmin, scoped, staff_user
 from kundeflyt.accounts.models import User
+from kundeflyt.accounts.visibility import CHANGE
+from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.admin import CompactTabularInline
 from kundeflyt.common.errors import DomainError
 from kundeflyt.flows.models import Flow, Outcome, State
@@ -87,6 +90,7 @@ class OutcomeInline(CompactTabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         # Only this flow's states; a new flow's states are chosen once they are saved.
         states = State.objects.filter(flow=obj) if obj is not None else State.objects.none()
+        states = scoped(request, states)
         for name in ("from_states", "to_state"):
             field = formset.form.base_fields.get(name)
             if isinstance(field, forms.ModelChoiceField):
@@ -103,20 +107,28 @@ class FlowForm(forms.ModelForm):
 
 
 @admin.register(Flow)
-class FlowAdmin(admin.ModelAdmin):
+class FlowAdmin(OwnerScopedAdmin):
+    """Flows are shared by data owners: a staff user sees the unused ones and those their
+    campaigns use, and changes a flow only when no other data owner's campaign uses it (a
+    change would change that campaign's work)."""
+
     form = FlowForm
     list_display = ("name", "state_count", "outcome_count", "campaign_count")
     search_fields = ("name",)
     inlines = (StateInline, OutcomeInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
+        # Count only the campaigns the user may see: the others are not theirs to know of.
+        theirs = None
+        if not staff_user(request).is_superuser:
+            theirs = Q(campaigns__in=scoped(request, Campaign.objects.all()))
         return (
             super()
             .get_queryset(request)
             .annotate(
                 state_count=Count("states", distinct=True),
                 outcome_count=Count("outcomes", distinct=True),
-                campaign_count=Count("campaigns", distinct=True),
+                campaign_count=Count("campaigns", filter=theirs, distinct=True),
             )
         )
 
@@ -180,8 +192,11 @@ class OutcomeForm(forms.ModelForm):
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(admin.ModelAdmin):
+class OutcomeAdmin(OwnerScopedAdmin):
+    """An outcome is part of its flow: seen and changed as the flow is."""
+
     form = OutcomeForm
+    choices_to_change = ("flow",)
     list_display = (
         "name",
         "key",
@@ -226,6 +241,7 @@ class OutcomeAdmin(admin.ModelAdmin):
         states = State.objects.select_related("flow")
         if obj is not None:
             states = states.filter(flow=obj.flow_id)
+        states = scoped(request, states, CHANGE)
         for name in ("from_states", "to_state"):
             field = form.base_fields.get(name)
             if isinstance(field, forms.ModelChoiceField):
