@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy kundeflyt
+	DEBUG=1 $(BIN)/mypy kundeflyt
 
 pytest: install messages
 	DEBUG=1 FAST_PASSWORD_HASHER=1 $(BIN)/python manage.py check

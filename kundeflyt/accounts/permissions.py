@@ -43,8 +43,10 @@ def require(actor: User | Process, perm: Perm) -> None:
 
 
 def sees_everything(actor: User | Process) -> bool:
-    """Administrators and processes see every data owner and campaign."""
-    return isinstance(actor, Process) or actor.is_superuser or has_perm(actor, Perm.ADMINISTRATOR)
+    """Processes and superusers see every data owner and campaign. Everyone else, an
+    administrator too, sees the data owners granted to them or their team (the tenancy
+    boundary, in the screens as in the admin)."""
+    return isinstance(actor, Process) or actor.is_superuser
 
 
 def users_with_perm(perm: Perm) -> QuerySet[User]:

@@ -13,7 +13,7 @@ from pytest_django import Settings
 
 from kundeflyt.accounts.permissions import Perm
 from tests.accounts.conftest import log_in, logged_in_as
-from tests.factories import UserFactory
+from tests.factories import DataOwnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,9 +127,11 @@ def test_the_limit_and_the_wait_are_settings(client: Client, lockout: Settings) 
 
 
 def test_an_administrator_unlocks_a_user_in_the_admin(client: Client, lockout: Settings) -> None:
-    UserFactory(username="kari")
+    kari = UserFactory(username="kari")
     wrong_passwords(Client(), "kari", 12, **OFFICE)
     administrator = UserFactory(perms=[Perm.ADMINISTRATOR], is_staff=True)
+    # The administrator of Kari's data owner: the admin shows no one else's lockouts.
+    DataOwnerFactory().users.add(kari, administrator)
     client.force_login(administrator)
 
     changelist = reverse("admin:axes_accessattempt_changelist")

@@ -342,6 +342,7 @@ def test_an_administrator_resets_a_lost_phone_in_the_admin(
 ) -> None:
     agent_device, _codes = enrol(world.agent)
     administrator = UserFactory(perms=[Perm.ADMINISTRATOR], is_staff=True)
+    world.crm.data_owner.users.add(administrator)  # the administrator of the agent's owner
     admin_device, _ = enrol(administrator)
     client.force_login(administrator)
     client.post(VERIFY, {"code": app_code(admin_device)})

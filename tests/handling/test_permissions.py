@@ -121,3 +121,18 @@ def test_pages_need_customer_handling(client: Client, world: World) -> None:
 def test_anonymous_visitors_are_sent_to_the_login_page(client: Client, world: World) -> None:
     response = client.get(reverse("handling:my_work"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_an_administrator_sees_only_the_data_owners_granted_to_them(world: World) -> None:
+    """Rule 9 and the tenancy boundary: only a superuser (or a process) sees every data owner;
+    an administrator sees those granted to them, in the screens as in the admin."""
+    from kundeflyt.accounts.visibility import customers_visible_to
+    from tests.factories import UserFactory
+
+    customer = world.customer(1)
+    administrator = UserFactory(perms=[Perm.ADMINISTRATOR, Perm.CUSTOMER_HANDLING])
+    assert not customers_visible_to(administrator).filter(pk=customer.pk).exists()
+    world.crm.data_owner.users.add(administrator)
+    assert customers_visible_to(administrator).filter(pk=customer.pk).exists()
+    superuser = UserFactory(perms=[], is_superuser=True)
+    assert customers_visible_to(superuser).filter(pk=customer.pk).exists()
