@@ -204,6 +204,11 @@ class Scene:
 
 @pytest.fixture
 def scene(admin_user: User) -> Scene:
+    return build_scene(admin_user)
+
+
+def build_scene(admin_user: User) -> Scene:
+    """Alfa and Bravo, and a campaign-setup user and an administrator of Alfa."""
     admin_user.language = "en"
     admin_user.save(update_fields=["language"])
     alfa = build_side("Alfa", "+4791111111")

@@ -183,11 +183,11 @@ def customer_release(actor: Actor, *, customer_id: int) -> None:
     """Let go of a selected customer. Releasing another user's selection needs *extended
     customer handling*."""
     placement = locked_placement(customer_id)
+    check_may_see_customers_of(actor, placement.campaign_id)
     if placement.holder_id is None:
         return
     if not (isinstance(actor, User) and placement.holder_id == actor.pk):
         require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
-        check_may_see_customers_of(actor, placement.campaign_id)
     placement_update(actor, placement, "customer.release", NO_HOLDER)
 
 

@@ -107,6 +107,7 @@ def customer_field(request: HttpRequest, customer_id: int, key: str) -> HttpResp
     customer screen, what is derived from the field (the heading, call and SMS buttons)
     comes along, so that nothing shows a value the card no longer has."""
     user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
     customer = get_object_or_404(customers_visible_to(user).select_related("crm"), pk=customer_id)
 
     def card_field() -> selectors.CardField:

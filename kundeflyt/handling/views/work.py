@@ -188,6 +188,7 @@ def screen(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def screen_renew(request: HttpRequest) -> HttpResponse:
     """Called by the open screen to keep the lease; says so when it was lost."""
+    require(user_of(request), Perm.CUSTOMER_HANDLING)
     try:
         selection_renew(
             user_of(request),
@@ -226,6 +227,7 @@ def side_panel(request: HttpRequest) -> HttpResponse:
 @require_GET
 def outcome_fields(request: HttpRequest) -> HttpResponse:
     """The parts of the outcome panel that depend on the chosen outcome (htmx)."""
+    require(user_of(request), Perm.CUSTOMER_HANDLING)
     placement = current(request)
     if placement is None:
         return render(
