@@ -38,7 +38,7 @@ def required_permissions() -> list[str]:
     if unknown:
         raise ImproperlyConfigured(
             f"OTP_REQUIRED_FOR names unknown permissions: {', '.join(unknown)}. "
-            f"Known: {', '.join(perm.value for perm in Perm)}."
+            f"Known: {', '.join(sorted({perm.value for perm in Perm} | COMING_PERMISSIONS))}."
         )
     return names
 

@@ -3,9 +3,10 @@
 Data owners are granted to users and teams; a campaign is seen by those granted its data owner
 when it is open to everyone or to the user or their team; a customer is seen through the
 campaign it is placed in, or, placed nowhere, through its data owner. Processes and
-administrators see everything. Whatever is not visible is refused as if it did not exist.
+superusers see everything; everyone else, an administrator too, sees only the data owners
+granted to them or their team. Whatever is not visible is refused as if it did not exist.
 
-The admin's scope is narrower: only a superuser sees everything there (`administered`, below).
+The admin applies the same boundary to what a staff user administers (`administered`, below).
 """
 
 from __future__ import annotations
@@ -106,9 +107,8 @@ def check_may_work(actor: Actor, campaign: Campaign) -> None:
 
 # --- What a staff user may administer (the admin) ------------------------------------------
 #
-# The admin answers to rule 9 as the screens do, with one difference: there, *administrator*
-# sees every data owner; here, only a superuser does. A user with *administrator* or *campaign
-# setup* administers the data owners granted to them or their team, and every row that belongs
+# The admin answers to rule 9 as the screens do: only a superuser sees every data owner. A user
+# with *administrator* or *campaign setup* administers the data owners granted to them or their team, and every row that belongs
 # to those data owners. `administered` is the admin's `.restrict(user, action)`: every model
 # admin, choice, list filter, search and action goes through it.
 #
@@ -190,7 +190,8 @@ def permissions_held_by(user: User) -> QuerySet[Permission]:
 
 def permissions_given_by(user: User) -> QuerySet[Permission]:
     """What the user may give anyone: the permissions they hold, but *administrator* only if
-    they are a superuser, because in the screens it opens every data owner (`sees_everything`)."""
+    they are a superuser, because it opens the admin of every app of the data owners granted
+    (and every product permission with it)."""
     held = permissions_held_by(user)
     if user.is_active and user.is_superuser:
         return held
