@@ -108,9 +108,10 @@ def check_may_work(actor: Actor, campaign: Campaign) -> None:
 # --- What a staff user may administer (the admin) ------------------------------------------
 #
 # The admin answers to rule 9 as the screens do: only a superuser sees every data owner. A user
-# with *administrator* or *campaign setup* administers the data owners granted to them or their team, and every row that belongs
-# to those data owners. `administered` is the admin's `.restrict(user, action)`: every model
-# admin, choice, list filter, search and action goes through it.
+# with *administrator* or *campaign setup* administers the data owners granted to them or their
+# team, and every row that belongs to those data owners. `administered` is the admin's
+# `.restrict(user, action)`: every model admin, choice, list filter, search and action goes
+# through it.
 #
 # Some rows belong to no one data owner. Flows and roles (groups) are shared: they are seen when
 # unused or used by what the user administers, and changed only when nothing outside it uses
