@@ -74,6 +74,10 @@ INSTALLED_APPS = [
     "kundeflyt.campaigns",
     "kundeflyt.handling",
     "kundeflyt.reports",
+    "kundeflyt.imports",
+    "kundeflyt.exports",
+    "django_tasks",  # Django's tasks API (the backport) for imports and large exports
+    "django_tasks_db",  # …with its database backend: work survives a restart
     "axes",  # login lockout (see Accounts below)
     "django_otp",  # two-factor login
     "django_otp.plugins.otp_totp",
@@ -173,6 +177,20 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve from the apps too, so no collectstatic step is needed
 STATICFILES_DIRS = [BASE_DIR / "kundeflyt" / "static"]
+
+# --- Background work ------------------------------------------------------------------------
+# Imports and large exports run as tasks; `make run` starts a worker (manage.py db_worker)
+# beside the web server. The test run executes them at once, in the test's process.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+# Uploads: a customer file is read from disk, never whole into memory, and is capped.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "200")) * 1024 * 1024
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "2000000"))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Kundeflyt ------------------------------------------------------------------------------
 # How long a selection (the agent's current customer) lives without a renewal from the screen.

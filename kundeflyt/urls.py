@@ -13,5 +13,7 @@ urlpatterns = [
     path("account/", include("kundeflyt.accounts.urls")),
     path("admin/", admin.site.urls),
     path("reports/", include("kundeflyt.reports.urls")),
+    path("imports/", include("kundeflyt.imports.urls")),
+    path("exports/", include("kundeflyt.exports.urls")),
     path("", include("kundeflyt.handling.urls")),
 ]

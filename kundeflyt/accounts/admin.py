@@ -398,3 +398,15 @@ if apps.is_installed("django_otp.plugins.otp_static"):
         inlines = [StaticTokenInline]
 
     _replace(StaticDevice, StaticDeviceAdmin)
+
+
+# --- Background task results ------------------------------------------------------------------
+#
+# django-tasks-db registers an admin for its task results. They carry the arguments of imports
+# and exports of every data owner and are followed on the product's own pages: no admin.
+if apps.is_installed("django_tasks_db"):
+    from django_tasks_db import admin as tasks_admin  # noqa: F401  (registers it now)
+    from django_tasks_db.models import DBTaskResult
+
+    if admin.site.is_registered(DBTaskResult):
+        admin.site.unregister(DBTaskResult)

@@ -144,7 +144,16 @@ class FlowOutcomeInline(CompactTabularInline):
 
 class SegmentInline(CompactTabularInline):
     model = Segment
-    fields = ("name", "priority", "customer_count")
+    fields = (
+        "name",
+        "priority",
+        "rule_field",
+        "rule_op",
+        "rule_value",
+        "rule_low",
+        "rule_high",
+        "customer_count",
+    )
     readonly_fields = ("customer_count",)
     extra = 0
 

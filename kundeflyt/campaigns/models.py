@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,7 +12,10 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.bounds import LONG_TEXT, MONEY_MAX
+from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import FieldType
+from kundeflyt.crm.field_filters import FieldFilter, field_filter
+from kundeflyt.crm.models import FieldDefinition
 
 
 class PresentationMode(models.TextChoices):
@@ -129,6 +133,28 @@ class Segment(models.Model):
     priority = models.PositiveIntegerField(
         _("priority"), default=100, help_text=_("Lower numbers are worked first.")
     )
+    # A rule on an information field: a customer placed in the campaign without a named
+    # segment lands in the first segment, by priority, whose rule it matches.
+    rule_field = models.CharField(
+        _("takes customers whose field"),
+        max_length=60,
+        blank=True,
+        help_text=_("The key of a CRM information field; empty for no rule."),
+    )
+    rule_op = models.CharField(
+        _("compared by"),
+        max_length=10,
+        blank=True,
+        choices=[
+            ("contains", _("contains")),
+            ("equals", _("is")),
+            ("range", _("from–to")),
+            ("empty", _("is empty")),
+        ],
+    )
+    rule_value = models.CharField(_("value"), max_length=200, blank=True)
+    rule_low = models.CharField(_("from"), max_length=200, blank=True)
+    rule_high = models.CharField(_("to"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("segment")
@@ -140,6 +166,33 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def rule(self, definitions: Sequence[FieldDefinition]) -> FieldFilter | None:
+        """The segment's rule as a filter on the CRM's fields, or None without one; a rule
+        that no longer fits the CRM's fields is refused naming the part at fault."""
+        if not self.rule_field:
+            return None
+        return field_filter(
+            {
+                "field": self.rule_field,
+                "op": self.rule_op or "contains",
+                "value": self.rule_value,
+                "low": self.rule_low,
+                "high": self.rule_high,
+            },
+            definitions,
+        )
+
+    def clean(self) -> None:
+        if not self.rule_field or self.campaign_id is None:
+            return
+        try:
+            self.rule(list(self.campaign.crm.fields.all()))
+        except DomainError as error:
+            target = {"field": "rule_field", "op": "rule_op", "low": "rule_low"}.get(
+                error.field or "", f"rule_{error.field}"
+            )
+            raise ValidationError({target: error.message}) from None
 
 
 class CampaignLink(models.Model):

@@ -22,7 +22,13 @@ from kundeflyt.handling.services.outcomes import (
     ProductInput,
     outcome_register,
 )
-from kundeflyt.handling.services.placing import customer_add, placement_create
+from kundeflyt.handling.services.placing import (
+    customer_add,
+    placement_create,
+    placements_create,
+    segment_for,
+    segment_rules,
+)
 from kundeflyt.handling.services.presenting import customer_present_next
 from kundeflyt.handling.services.selection import (
     Selection,
@@ -57,6 +63,9 @@ __all__ = [
     "lost_customers_repair",
     "outcome_register",
     "placement_create",
+    "placements_create",
+    "segment_for",
+    "segment_rules",
     "selection_renew",
     "selection_stop",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -11,10 +12,33 @@ from django.utils.translation import gettext as _
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import DomainError
+from kundeflyt.crm.field_filters import FieldFilter
 from kundeflyt.crm.models import Customer
 from kundeflyt.crm.services import customer_create
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services.placements import Actor, placement_snapshot, set_by
+
+
+def segment_rules(campaign: Campaign) -> list[tuple[Segment, FieldFilter]]:
+    """The campaign's segments that take customers by a rule, in priority order. A rule that
+    no longer fits the CRM's fields (a field removed since) takes no one."""
+    definitions = list(campaign.crm.fields.all())
+    rules = []
+    for segment in campaign.segments.exclude(rule_field="").order_by("priority", "pk"):
+        try:
+            rule = segment.rule(definitions)
+        except DomainError:
+            continue
+        if rule is not None:
+            rules.append((segment, rule))
+    return rules
+
+
+def segment_for(
+    fields: Mapping[str, Any], rules: Sequence[tuple[Segment, FieldFilter]]
+) -> Segment | None:
+    """The first segment, by priority, whose rule the customer's fields match (rule 4)."""
+    return next((segment for segment, rule in rules if rule.matches(fields)), None)
 
 
 def placement_create(
@@ -28,6 +52,8 @@ def placement_create(
         )
     if segment is not None and segment.campaign_id != campaign.pk:
         raise DomainError(_("The segment belongs to another campaign."), field="segment")
+    if segment is None:
+        segment = segment_for(customer.fields, segment_rules(campaign))
     now = timezone.now()
     placement = Placement.objects.create(
         customer=customer,
@@ -46,6 +72,52 @@ def placement_create(
         customer_id=customer.pk,
     )
     return placement
+
+
+def placements_create(
+    actor: Actor,
+    *,
+    customers: Sequence[Customer],
+    campaign: Campaign,
+    segment: Segment | None = None,
+) -> list[Placement]:
+    """Place many customers that are in no campaign at once (an import's batch): available in
+    ``campaign``, in ``segment`` or the segment whose rule takes each, with one audit row for
+    the batch listing them. Called inside the importer's transaction."""
+    if any(c.crm_id != campaign.crm_id for c in customers):
+        raise DomainError(
+            _("The campaign belongs to another CRM than the customer."), field="campaign"
+        )
+    if segment is not None and segment.campaign_id != campaign.pk:
+        raise DomainError(_("The segment belongs to another campaign."), field="segment")
+    rules = [] if segment is not None else segment_rules(campaign)
+    entry = campaign.flow.entry_state()
+    now = timezone.now()
+    placements = Placement.objects.bulk_create(
+        Placement(
+            customer=customer,
+            campaign=campaign,
+            segment=segment or segment_for(customer.fields, rules),
+            state=entry,
+            state_since=now,
+            waiting_since=now,
+            **set_by(actor),
+        )
+        for customer in customers
+    )
+    if placements:
+        audit(
+            actor,
+            "placement.create_batch",
+            campaign,
+            after={
+                "campaign": campaign.pk,
+                "state": entry.pk,
+                "segment": segment.pk if segment else None,
+                "customers": [p.customer_id for p in placements],
+            },
+        )
+    return placements
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ from kundeflyt.handling.services.placements import (
     refuse_if_held,
     set_by,
 )
+from kundeflyt.handling.services.placing import segment_for, segment_rules
 from kundeflyt.handling.transitions import needs_follow_up
 
 
@@ -43,9 +44,10 @@ def customer_move(
     campaign: Campaign | None = None,
     segment: Segment | None = None,
 ) -> Placement:
-    """Rule 4: to another campaign of the same CRM the customer becomes available and
-    unsegmented and loses its follow-up (and a correction it waited for is withdrawn); to
-    another segment its state stays."""
+    """Rule 4: to another campaign of the same CRM the customer becomes available there and
+    loses its follow-up (and a correction it waited for is withdrawn); it lands in the named
+    segment of that campaign, or the one whose rule takes it, or unsegmented. To another
+    segment of the same campaign its state stays."""
     now = timezone.now()
     placement = locked_placement(customer_id)
     _check_supervise(actor, placement, now)
@@ -58,14 +60,10 @@ def customer_move(
             )
         if not campaigns_visible_to(actor).filter(pk=campaign.pk).exists():
             raise NotAllowed(_("You do not have access to the target campaign."), field="campaign")
-        if segment is not None:
-            raise DomainError(
-                _(
-                    "Leave the segment empty: a customer moved to another campaign arrives "
-                    "unsegmented."
-                ),
-                field="segment",
-            )
+        if segment is not None and segment.campaign_id != campaign.pk:
+            raise DomainError(_("The segment belongs to another campaign."), field="segment")
+        if segment is None:
+            segment = segment_for(placement.customer.fields, segment_rules(campaign))
         if placement.correction_id is not None:
             # The registration can no longer be corrected in its campaign (rule 5).
             CorrectionRequest.objects.filter(pk=placement.correction_id).update(
@@ -73,7 +71,7 @@ def customer_move(
             )
         changes |= {
             "campaign": campaign,
-            "segment": None,
+            "segment": segment,
             "state": campaign.flow.entry_state(),
             "state_since": now,
             "is_final": False,

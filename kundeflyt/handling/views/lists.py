@@ -20,10 +20,11 @@ from kundeflyt.accounts.visibility import campaigns_open_to
 from kundeflyt.common.bounds import SHORT_TEXT, bounded_text
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import htmx_redirect, refused
+from kundeflyt.crm.field_filters import FIELD_OPERATORS
 from kundeflyt.handling import selectors, services
 from kundeflyt.handling.forms import parse_id
 from kundeflyt.handling.models import Placement
-from kundeflyt.handling.selectors.lists import FIELD_OPERATORS, UNSEGMENTED
+from kundeflyt.handling.selectors.lists import UNSEGMENTED
 from kundeflyt.handling.views.common import user_of
 
 PAGE_SIZE = 50
