@@ -74,6 +74,8 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
                 kwargs[name] = alfa[Event].pk
             case "campaign_id":
                 kwargs[name] = customer.placement.campaign_id
+            case "crm_id":
+                kwargs[name] = customer.crm_id
             case "key":
                 kwargs[name] = "name"
             case "report":
@@ -330,6 +332,12 @@ EXPECTED: dict[str, str] = {
     "reports:index": "L 403 R R 403 403 R",
     "reports:report": "L 403 200 200 403 403 200",
     "reports:export": "L 403 200 200 403 403 200",
+    "handling:customers_index": "L 403 R R R 403 200",
+    "handling:crm_customers": "L 403 200 200 200 403 200",
+    "handling:crm_customers_count": "L 403 200 200 200 403 200",
+    "handling:crm_selection_save": "L 403 R! R! R! 403 R!",
+    "handling:crm_give_out": "L 403 200 200 200 403 200",
+    "handling:customer_new": "L 200 200 200 403 404 200",
     "handling:my_work": "L 200 200 200 403 200 200",
     "handling:work_start": "L R! R! R! R! R! R!",
     "handling:work_next": "L R R R R R R",

@@ -173,6 +173,30 @@ DOORS = [
         ("to_user",),
         lambda w, i: reverse("handling:campaign_follow_ups_reassign", args=[w.campaign.pk]),
     ),
+    Door(
+        "customer_new",
+        "post",
+        ("customer_id", "name", "phone1", "email", "employees", "industry", "segment", "then"),
+        lambda w, i: reverse("handling:customer_new", args=[w.campaign.pk]),
+    ),
+    Door(
+        "crm_customers",
+        "get",
+        ("campaign", "segment", "state", "blocked", "q", "field", "op", "value", "low", "page"),
+        lambda w, i: reverse("handling:crm_customers", args=[w.crm.pk]),
+    ),
+    Door(
+        "crm_give_out",
+        "post",
+        ("confirm", "to_campaign", "to_segment", "campaign", "field", "op", "low"),
+        lambda w, i: reverse("handling:crm_give_out", args=[w.crm.pk]),
+    ),
+    Door(
+        "crm_selection_save",
+        "post",
+        ("name", "campaign", "q"),
+        lambda w, i: reverse("handling:crm_selection_save", args=[w.crm.pk]),
+    ),
     Door("my_work", "get", ("day",), lambda w, i: reverse("handling:my_work")),
     Door("search", "get", ("q",), lambda w, i: reverse("handling:search")),
     Door(

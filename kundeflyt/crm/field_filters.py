@@ -33,8 +33,10 @@ class FieldFilter:
     high: Any = None
     numeric: bool = False  # a number field: compared as numbers in Python
 
-    def q(self) -> Q:
-        path = f"customer__fields__{self.key}"
+    def q(self, customer: str = "customer__") -> Q:
+        """The condition as SQL, from a model that reaches the customer by ``customer`` (a
+        placement's ``customer__``; ``""`` from the customer itself)."""
+        path = f"{customer}fields__{self.key}"
         match self.op:
             case "contains":
                 return Q(**{f"{path}__icontains": self.value})

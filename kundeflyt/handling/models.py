@@ -360,3 +360,33 @@ class CorrectionRequest(ActorMixin):
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.to_user_id}"
+
+
+class SavedSelection(models.Model):
+    """A named filter of a CRM's customers, saved by a user to count or give out again."""
+
+    user = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="saved_selections",
+    )
+    crm = models.ForeignKey(
+        "crm.CRM", verbose_name=_("CRM"), on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    query = models.CharField(_("filter"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("saved"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved selection")
+        verbose_name_plural = _("saved selections")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "crm", "name"], name="saved_selection_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

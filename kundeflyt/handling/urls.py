@@ -1,10 +1,24 @@
 from django.urls import path
 
-from kundeflyt.handling.views import details, lists, work
+from kundeflyt.handling.views import customers, details, lists, work
 
 app_name = "handling"
 
 urlpatterns = [
+    path("customers/", customers.customers_index, name="customers_index"),
+    path("crms/<int:crm_id>/customers/", customers.crm_customers, name="crm_customers"),
+    path(
+        "crms/<int:crm_id>/customers/count/",
+        customers.crm_customers_count,
+        name="crm_customers_count",
+    ),
+    path("crms/<int:crm_id>/selections/", customers.crm_selection_save, name="crm_selection_save"),
+    path("crms/<int:crm_id>/give-out/", customers.crm_give_out, name="crm_give_out"),
+    path(
+        "campaigns/<int:campaign_id>/customers/new/",
+        customers.customer_new,
+        name="customer_new",
+    ),
     path("", work.my_work, name="my_work"),
     path("work/start/", work.work_start, name="work_start"),
     path("work/next/", work.work_next, name="work_next"),

@@ -10,6 +10,7 @@ module per page or purpose. Callers import from the package.
 - ``selected``: who has which customer open
 """
 
+from kundeflyt.handling.selectors.customers import CustomerFilter, customers_filtered
 from kundeflyt.handling.selectors.details import (
     AuditRow,
     CustomerDetails,
@@ -49,6 +50,7 @@ __all__ = [
     "AuditRow",
     "CardField",
     "CustomerDetails",
+    "CustomerFilter",
     "CustomerScreen",
     "FieldFilter",
     "MyWork",
@@ -65,6 +67,7 @@ __all__ = [
     "customer_events",
     "customer_presence",
     "customer_screen",
+    "customers_filtered",
     "customers_matching",
     "display_value",
     "my_follow_ups",

@@ -16,6 +16,7 @@ from kundeflyt.handling.services.corrections import (
     correction_start,
     event_report_facts_change,
 )
+from kundeflyt.handling.services.giving_out import GiveOut, customers_give_out, selection_save
 from kundeflyt.handling.services.outcomes import (
     AfterSave,
     MeetingInput,
@@ -46,6 +47,7 @@ from kundeflyt.handling.services.supervision import (
 
 __all__ = [
     "AfterSave",
+    "GiveOut",
     "MeetingInput",
     "ProductInput",
     "Selection",
@@ -57,6 +59,7 @@ __all__ = [
     "customer_present_next",
     "customer_release",
     "customer_select",
+    "customers_give_out",
     "event_report_facts_change",
     "follow_up_set",
     "follow_ups_reassign",
@@ -67,5 +70,6 @@ __all__ = [
     "segment_for",
     "segment_rules",
     "selection_renew",
+    "selection_save",
     "selection_stop",
 ]

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.visibility import check_may_work
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import DomainError
@@ -17,6 +19,7 @@ from kundeflyt.crm.models import Customer
 from kundeflyt.crm.services import customer_create
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services.placements import Actor, placement_snapshot, set_by
+from kundeflyt.handling.services.selection import select
 
 
 def segment_rules(campaign: Campaign) -> list[tuple[Segment, FieldFilter]]:
@@ -122,10 +125,24 @@ def placements_create(
 
 @transaction.atomic
 def customer_add(
-    actor: Actor, *, campaign: Campaign, segment: Segment | None = None, **customer: Any
+    actor: Actor,
+    *,
+    campaign: Campaign,
+    segment: Segment | None = None,
+    take: bool = False,
+    **customer: Any,
 ) -> Customer:
     """Create a customer in the campaign's CRM (``crm.services.customer_create`` checks every
-    field) and place it in the campaign, available: both or neither."""
+    field) and place it in the campaign, available; with ``take`` it becomes the user's
+    current customer too (D3). All or nothing."""
+    if segment is not None and segment.campaign_id != campaign.pk:
+        raise DomainError(_("The segment belongs to another campaign."), field="segment")
+    if isinstance(actor, User):
+        check_may_work(actor, campaign)
     created = customer_create(actor, crm=campaign.crm, **customer)
     placement_create(actor, customer=created, campaign=campaign, segment=segment)
+    if take:
+        if not isinstance(actor, User):
+            raise DomainError(_("Only a user can take a customer."), field="customer")
+        select(actor, customer_id=created.pk, manual=True)
     return created

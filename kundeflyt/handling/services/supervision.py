@@ -51,6 +51,19 @@ def customer_move(
     now = timezone.now()
     placement = locked_placement(customer_id)
     _check_supervise(actor, placement, now)
+    return move(actor, placement, campaign=campaign, segment=segment, now=now)
+
+
+def move(
+    actor: Actor,
+    placement: Placement,
+    *,
+    campaign: Campaign | None,
+    segment: Segment | None,
+    now: dt.datetime,
+) -> Placement:
+    """``customer_move`` on a placement the caller has locked and checked (a give-out moves
+    many in one batch)."""
     changes: dict[str, Any] = dict(NO_HOLDER)
     if campaign is not None and campaign.pk != placement.campaign_id:
         if campaign.crm_id != placement.customer.crm_id:

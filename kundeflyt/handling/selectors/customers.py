@@ -1,0 +1,85 @@
+"""A data owner's customers as a whole (issue 10): select them across campaigns, and in no
+campaign, by any information field, to count them and give them out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.visibility import Actor, customers_visible_to
+from kundeflyt.common.errors import DomainError
+from kundeflyt.crm.field_filters import FieldFilter, bounded_filter_text, field_filter
+from kundeflyt.crm.models import CRM, Customer, FieldDefinition
+from kundeflyt.handling.selectors.search import customers_matching
+
+NO_CAMPAIGN = "none"
+BLOCKED_CHOICES = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    campaign: int | str | None = None  # a campaign id, or NO_CAMPAIGN
+    segment: int | None = None
+    state: int | None = None
+    blocked: str = ""  # one of BLOCKED_CHOICES, or "" for either
+    query: str = ""
+    fields: tuple[FieldFilter, ...] = ()
+
+    @classmethod
+    def from_query(
+        cls, data: Mapping[str, Any], definitions: Sequence[FieldDefinition]
+    ) -> CustomerFilter:
+        """Read the filters of the data owner's customer page (the list's field filter
+        parameters: ``field``, ``op``, ``value``, ``low``, ``high``)."""
+        campaign: int | str | None = data.get("campaign") or None
+        if campaign != NO_CAMPAIGN:
+            campaign = _id(data, "campaign")
+        blocked = data.get("blocked") or ""
+        if blocked and blocked not in BLOCKED_CHOICES:
+            raise DomainError(_("Choose a filter from the list."), field="blocked")
+        fields: tuple[FieldFilter, ...] = ()
+        if data.get("field"):
+            fields = (field_filter(data, definitions),)
+        return cls(
+            campaign=campaign,
+            segment=_id(data, "segment"),
+            state=_id(data, "state"),
+            blocked=blocked,
+            query=bounded_filter_text(data.get("q"), "q"),
+            fields=fields,
+        )
+
+
+def _id(data: Mapping[str, Any], name: str) -> int | None:
+    raw = data.get(name)
+    if raw in (None, ""):
+        return None
+    text = str(raw)
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise DomainError(_("Choose from the list."), field=name)
+    return int(text)
+
+
+def customers_filtered(actor: Actor, crm: CRM, filters: CustomerFilter) -> QuerySet[Customer]:
+    """The CRM's customers the actor sees that match every filter, in no campaign too."""
+    customers = customers_visible_to(actor).filter(crm=crm)
+    if filters.campaign == NO_CAMPAIGN:
+        customers = customers.filter(placement__isnull=True)
+    elif filters.campaign is not None:
+        customers = customers.filter(placement__campaign_id=filters.campaign)
+    if filters.segment is not None:
+        customers = customers.filter(placement__segment_id=filters.segment)
+    if filters.state is not None:
+        customers = customers.filter(placement__state_id=filters.state)
+    if filters.blocked:
+        customers = customers.filter(is_blocked=filters.blocked == "yes")
+    if filters.query:
+        customers = customers.filter(pk__in=customers_matching(actor, filters.query).values("pk"))
+    for condition in filters.fields:
+        customers = customers.filter(condition.q(customer=""))
+    return customers
