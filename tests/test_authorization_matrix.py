@@ -362,5 +362,6 @@ EXPECTED: dict[str, str] = {
     "handling:selection_release": "L R R R R R! R",
     "handling:customer_take": "L R R! R! R! R! R!",
     "handling:campaign_customers": "L 200 200 200 403 404 200",
+    "handling:campaign_bulk": "L R! R! R! R! 404 R!",
     "handling:campaign_follow_ups_reassign": "L R! R! R! R! 404 R!",
 }

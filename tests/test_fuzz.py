@@ -197,6 +197,12 @@ DOORS = [
         ("name", "campaign", "q"),
         lambda w, i: reverse("handling:crm_selection_save", args=[w.crm.pk]),
     ),
+    Door(
+        "campaign_bulk",
+        "post",
+        ("action", "customer", "all", "confirm", "to_campaign", "to_segment", "to_user", "state"),
+        lambda w, i: reverse("handling:campaign_bulk", args=[w.campaign.pk]),
+    ),
     Door("my_work", "get", ("day",), lambda w, i: reverse("handling:my_work")),
     Door("search", "get", ("q",), lambda w, i: reverse("handling:search")),
     Door(

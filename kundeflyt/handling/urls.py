@@ -67,6 +67,7 @@ urlpatterns = [
         lists.campaign_customers,
         name="campaign_customers",
     ),
+    path("campaigns/<int:campaign_id>/bulk/", lists.campaign_bulk, name="campaign_bulk"),
     path(
         "campaigns/<int:campaign_id>/reassign-follow-ups/",
         lists.campaign_follow_ups_reassign,

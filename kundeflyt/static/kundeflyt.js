@@ -53,6 +53,16 @@
     }
   });
 
+  // A checkbox marked data-check-all="form-id" ticks every row box of that form.
+  document.addEventListener("change", function (event) {
+    var form = event.target.getAttribute && event.target.getAttribute("data-check-all");
+    if (form) {
+      document.querySelectorAll('input[name=customer][form="' + form + '"]').forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+  });
+
   // A select marked data-autosubmit submits its form when changed (the language picker).
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]")) {

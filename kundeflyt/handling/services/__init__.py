@@ -10,6 +10,7 @@ family of operations. Callers import from the package.
 - ``placements``: the lock, holder checks and the audited update they all share
 """
 
+from kundeflyt.handling.services.bulk import BulkAction, BulkResult, BulkTarget, customers_bulk
 from kundeflyt.handling.services.corrections import (
     correction_cancel,
     correction_send,
@@ -40,6 +41,7 @@ from kundeflyt.handling.services.selection import (
 )
 from kundeflyt.handling.services.supervision import (
     customer_move,
+    follow_up_hand_over,
     follow_up_set,
     follow_ups_reassign,
     lost_customers_repair,
@@ -47,6 +49,9 @@ from kundeflyt.handling.services.supervision import (
 
 __all__ = [
     "AfterSave",
+    "BulkAction",
+    "BulkResult",
+    "BulkTarget",
     "GiveOut",
     "MeetingInput",
     "ProductInput",
@@ -59,8 +64,10 @@ __all__ = [
     "customer_present_next",
     "customer_release",
     "customer_select",
+    "customers_bulk",
     "customers_give_out",
     "event_report_facts_change",
+    "follow_up_hand_over",
     "follow_up_set",
     "follow_ups_reassign",
     "lost_customers_repair",

@@ -153,6 +153,22 @@ def follow_up_set(
 
 
 @transaction.atomic(durable=True)
+def follow_up_hand_over(actor: Actor, *, customer_id: int, responsible: User | None) -> Placement:
+    """Give a customer's follow-up to another user (None: shared), its time unchanged, even
+    when it is overdue (a bulk action on a list)."""
+    now = timezone.now()
+    placement = locked_placement(customer_id)
+    _check_supervise(actor, placement, now)
+    if placement.follow_up_at is None or placement.is_final:
+        raise DomainError(_("The customer has no follow-up to hand over."), field="customer")
+    if responsible is not None:
+        check_may_be_responsible(responsible, placement.campaign)
+    if (responsible.pk if responsible else None) == placement.follow_up_user_id:
+        return placement
+    return placement_update(actor, placement, "followup.reassign", {"follow_up_user": responsible})
+
+
+@transaction.atomic(durable=True)
 def follow_ups_reassign(
     actor: Actor,
     *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,10 +22,12 @@ from kundeflyt.common.bounds import SHORT_TEXT, bounded_text
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import htmx_redirect, refused
 from kundeflyt.crm.field_filters import FIELD_OPERATORS
+from kundeflyt.crm.models import Customer
 from kundeflyt.handling import selectors, services
 from kundeflyt.handling.forms import parse_id
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.selectors.lists import UNSEGMENTED
+from kundeflyt.handling.services.bulk import BulkAction, BulkTarget, check_bulk
 from kundeflyt.handling.views.common import user_of
 
 PAGE_SIZE = 50
@@ -160,3 +163,107 @@ def selection_release(request: HttpRequest, customer_id: int) -> HttpResponseBas
         return refused(request, error, back=back)
     messages.success(request, _("The customer is released."))
     return htmx_redirect(request, back)
+
+
+# --- Bulk actions -------------------------------------------------------------------------------
+
+
+def _bulk_target(request: HttpRequest, action: BulkAction, campaign: Any) -> BulkTarget:
+    user = user_of(request)
+    if action == BulkAction.MOVE:
+        target_campaign = None
+        if request.POST.get("to_campaign"):
+            target_campaign = (
+                campaigns_open_to(user)
+                .filter(pk=parse_id(request.POST["to_campaign"], field="to_campaign"))
+                .first()
+            )
+            if target_campaign is None:
+                raise DomainError(_("Choose a campaign from the list."), field="to_campaign")
+        segment = None
+        if request.POST.get("to_segment"):
+            owner = target_campaign or campaign
+            segment = owner.segments.filter(
+                pk=parse_id(request.POST["to_segment"], field="to_segment")
+            ).first()
+            if segment is None:
+                raise DomainError(_("Choose a segment of the campaign."), field="to_segment")
+        if target_campaign is None and segment is None:
+            raise DomainError(_("Choose a campaign or a segment to move to."), field="to_campaign")
+        return BulkTarget(campaign=target_campaign, segment=segment)
+    if action == BulkAction.RESPONSIBLE:
+        raw = request.POST.get("to_user") or ""
+        if raw == "shared":
+            return BulkTarget()
+        responsible = (
+            selectors.campaign_workers(campaign).filter(pk=parse_id(raw, field="to_user")).first()
+        )
+        if responsible is None:
+            raise DomainError(_("Choose a user who works this campaign."), field="to_user")
+        return BulkTarget(responsible=responsible)
+    return BulkTarget()
+
+
+@login_required
+@require_POST
+def campaign_bulk(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
+    """A bulk action on customers of the campaign list: the rows ticked, or all matching the
+    list's filter. First a confirmation with the count and what will be refused, then the
+    action through its service for each customer, and a summary."""
+    user = user_of(request)
+    campaign = get_object_or_404(campaigns_open_to(user).select_related("crm"), pk=campaign_id)
+    back = reverse("handling:campaign_customers", args=[campaign.pk])
+    try:
+        action = BulkAction(request.POST.get("action") or "")
+    except ValueError:
+        return refused(request, DomainError(_("Choose what to do."), field="action"), back=back)
+    try:
+        filters = dataclasses.replace(
+            selectors.PlacementFilter.from_query(request.POST, list(campaign.crm.fields.all())),
+            campaign=campaign.pk,
+        )
+        placements = selectors.placements_filtered(user, filters)
+        if request.POST.get("all") != "1":
+            ticked = [parse_id(v, field="customer") for v in request.POST.getlist("customer")]
+            placements = placements.filter(pk__in=ticked)
+        ids = list(placements.order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            raise DomainError(_("Tick the customers first."), field="customer")
+        check_bulk(user, action, len(ids))
+    except DomainError as error:
+        return refused(request, error, back=back)
+    context: dict[str, Any] = {
+        "nav": "my_work",
+        "campaign": campaign,
+        "action": action,
+        "count": len(ids),
+        "held": placements.filter(holder__isnull=False, lease_expires_at__gt=timezone.now())
+        .exclude(holder=user)
+        .count(),
+        "posted": [
+            (k, v)
+            for k, values in request.POST.lists()
+            for v in values
+            if k not in ("csrfmiddlewaretoken", "confirm", "to_campaign", "to_segment", "to_user")
+        ],
+        "campaigns": campaigns_open_to(user).filter(crm=campaign.crm).prefetch_related("segments"),
+        "workers": selectors.campaign_workers(campaign),
+        "back": back,
+    }
+    if request.POST.get("confirm") != "yes":
+        return render(request, "handling/bulk_confirm.html", context)
+    try:
+        target = _bulk_target(request, action, campaign)
+        result = services.customers_bulk(user, action=action, customer_ids=ids, target=target)
+    except DomainError as error:
+        return render(request, "handling/bulk_confirm.html", context | {"error": error}, status=400)
+    names = Customer.objects.in_bulk([pk for pk, _reason in result.refused[:200]])
+    return render(
+        request,
+        "handling/bulk_done.html",
+        context
+        | {
+            "result": result,
+            "refused": [(names.get(pk, pk), reason) for pk, reason in result.refused[:200]],
+        },
+    )
