@@ -103,6 +103,23 @@ def _is_blocked(phones: Sequence[str]) -> bool:
     return BlockedNumber.objects.filter(phone__in=[p for p in phones if p]).exists()
 
 
+def customer_value_clean(key: str, value: Any, definition: FieldDefinition | None = None) -> Any:
+    """One value of a customer, checked and normalised as the card and ``customer_create`` do:
+    a standard field (customer id, name, a phone in E.164, e-mail) when ``definition`` is
+    None, otherwise the CRM's own field by its type. Raises a ``DomainError`` naming the
+    field. For writers that check many customers value by value (imports)."""
+    if definition is None:
+        return _clean_standard(key, value)
+    return clean_field_value(
+        definition.type,
+        value,
+        field=definition.key,
+        label=definition.label,
+        required=definition.required,
+        choices=definition.choices,
+    )
+
+
 def customer_snapshot(customer: Customer) -> dict[str, Any]:
     return {key: getattr(customer, key) for key in STANDARD_FIELDS} | {"fields": customer.fields}
 

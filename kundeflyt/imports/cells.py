@@ -1,0 +1,392 @@
+"""From a file's columns to a customer's fields: which column goes where (matched by header,
+by field key and by label, in Norwegian and English), and each cell checked and normalised
+by the card's own validators (``crm.services.customer_value_clean``), after what only a file
+needs: numbers Excel stored as floats, Excel date serials, Norwegian dates, choices written in
+another case, first and last names in two columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from kundeflyt.common.bounds import FIELD_TEXT
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.fields import FieldType
+from kundeflyt.crm.models import FieldDefinition
+from kundeflyt.crm.services import STANDARD_FIELDS, customer_value_clean
+from kundeflyt.handling.selectors.screen import standard_field_label
+from kundeflyt.imports.files import Cell, Row, cell_text
+from kundeflyt.imports.models import HEADER_LENGTH, VALUE_LENGTH
+
+PHONES = ("phone1", "phone2", "phone3")
+# Dates an import accepts: a sane window, so no year 1 or 9999 is stored (rule 12).
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2100, 12, 31)
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (it counts a 29.02.1900 that never was)
+
+# Headers client files use for the standard fields, beside the fields' own labels. Compared
+# after `normalised` (lower case, letters and digits only).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "customer_id": (
+        "customerid",
+        "customerno",
+        "customernumber",
+        "kundeid",
+        "kundenr",
+        "kundenummer",
+        "kundeno",
+        "id",
+    ),
+    "name": (
+        "name",
+        "navn",
+        "fulltnavn",
+        "fullname",
+        "kundenavn",
+        "customername",
+        "firmanavn",
+        "bedrift",
+        "company",
+        "companyname",
+        "fornavn",
+        "etternavn",
+        "firstname",
+        "lastname",
+        "surname",
+        "givenname",
+    ),
+    "phone": (
+        "phone",
+        "telephone",
+        "mobile",
+        "mobilephone",
+        "cellphone",
+        "phonenumber",
+        "telefon",
+        "telefonnummer",
+        "tlf",
+        "tlfnr",
+        "mobil",
+        "mobiltelefon",
+        "mobilnummer",
+        "mobilnr",
+    ),
+    "email": ("email", "emailaddress", "mail", "epost", "epostadresse"),
+}
+
+
+def normalised(header: str) -> str:
+    return re.sub(r"[\W_]+", "", header.casefold())
+
+
+@dataclass(frozen=True)
+class Target:
+    """A field a column can go to: a standard field of every customer, or one of the CRM's."""
+
+    key: str
+    label: str
+    definition: FieldDefinition | None = None
+
+    @property
+    def type(self) -> str:
+        return self.definition.type if self.definition else "standard"
+
+    @property
+    def required(self) -> bool:
+        return self.key == "customer_id" or bool(self.definition and self.definition.required)
+
+
+def standard_labels() -> dict[str, str]:
+    """The standard fields' labels as the card shows them, in the reader's language."""
+    return {key: standard_field_label(key) for key in STANDARD_FIELDS}
+
+
+def targets(definitions: Sequence[FieldDefinition]) -> list[Target]:
+    """Every field a column can go to, standard fields first, in the CRM's order."""
+    labels = standard_labels()
+    return [Target(key, labels[key]) for key in STANDARD_FIELDS] + [
+        Target(d.key, d.label, d) for d in definitions
+    ]
+
+
+def _names_of(target: Target) -> set[str]:
+    """How a header may name the target: its key, its label in nb and en, and, for the
+    standard fields, the usual headers of client files."""
+    names = {normalised(target.key)}
+    for language in ("nb", "en"):
+        with translation.override(language):
+            if target.definition is None:
+                names.add(normalised(standard_labels()[target.key]))
+            else:
+                names.add(normalised(_(target.definition.label)))
+    if target.key in PHONES:
+        names |= {normalised(target.key)}
+    elif target.key in SYNONYMS:
+        names |= set(SYNONYMS[target.key])
+    return {n for n in names if n}
+
+
+def auto_mapping(
+    header: Sequence[str],
+    available: Sequence[Target],
+    remembered: Mapping[str, str] | None = None,
+) -> dict[int, str]:
+    """Column position → target key: the CRM's remembered mapping first, then by key and
+    label. Phone columns fill phone, phone 2 and phone 3 in order; several name columns
+    (first name, last name) all go to the name."""
+    keys = {t.key for t in available}
+    by_name: dict[str, str] = {}
+    for target in available:
+        for name in _names_of(target):
+            by_name.setdefault(name, target.key)
+    phone_names = set(SYNONYMS["phone"]) | {normalised(standard_labels()["phone1"])}
+    with translation.override("nb"):
+        phone_names.add(normalised(standard_labels()["phone1"]))
+    mapping: dict[int, str] = {}
+    taken: set[str] = set()
+    for position, raw in enumerate(header):
+        name = normalised(raw)
+        if not name:
+            continue
+        wanted = (remembered or {}).get(name)
+        if wanted not in keys:
+            wanted = by_name.get(name)
+        if wanted is None and name in phone_names:
+            wanted = "phone1"
+        if wanted is None:
+            continue
+        if wanted in PHONES and wanted in taken:
+            wanted = next((p for p in PHONES if p not in taken), "")
+        if not wanted or (wanted in taken and wanted != "name"):
+            continue
+        mapping[position] = wanted
+        taken.add(wanted)
+    return mapping
+
+
+# --- Cells ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellError:
+    column: str
+    value: str
+    reason: str
+
+
+def _plain(cell: Cell) -> Any:
+    """A spreadsheet's number as the text it shows (customer ids, phones and postcodes are
+    stored by Excel as floats); text stripped."""
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 1e15:
+        return str(int(cell))
+    if isinstance(cell, float):
+        return repr(round(cell, 6))
+    if isinstance(cell, int) and not isinstance(cell, bool):
+        return str(cell)
+    if isinstance(cell, str):
+        return cell.strip()
+    return cell
+
+
+_DATE_FORMATS = (
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), "dmy"),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), "dmy"),
+    (re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})"), "dmy"),
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"), "ymd"),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}) \d{1,2}:\d{2}(?::\d{2})?"), "dmy"),
+)
+_SERIAL = re.compile(r"\d{1,5}(?:[.,]0+)?")
+
+
+def parse_date(cell: Cell, *, field: str, label: str) -> str | None:
+    """A date as ISO text: a spreadsheet date, an Excel date serial, or text in Norwegian
+    (31.12.2024, 31/12/2024, 31-12-2024) or ISO (2024-12-31) form; from 1900 to 2100."""
+    day: dt.date | None = None
+    if isinstance(cell, dt.datetime):
+        day = cell.date()
+    elif isinstance(cell, dt.date):
+        day = cell
+    elif isinstance(cell, int | float) and not isinstance(cell, bool):
+        day = _from_serial(float(cell))
+    else:
+        text = str(cell or "").strip()
+        if not text:
+            return None
+        if _SERIAL.fullmatch(text):
+            day = _from_serial(float(text.replace(",", ".")))
+        else:
+            day = _from_text(text)
+    if day is None:
+        raise DomainError(
+            _("“%(value)s” is not a date (use dd.mm.yyyy).") % {"value": cell_text(cell)[:50]},
+            field=field,
+        )
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise DomainError(
+            _("%(name)s: %(date)s is not between 1900 and 2100.")
+            % {"name": label, "date": day.strftime("%d.%m.%Y")},
+            field=field,
+        )
+    return day.isoformat()
+
+
+def _from_serial(serial: float) -> dt.date | None:
+    if not 1 <= serial < 80_000:
+        return None
+    return EXCEL_EPOCH + dt.timedelta(days=int(serial))
+
+
+def _from_text(text: str) -> dt.date | None:
+    for pattern, order in _DATE_FORMATS:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        a, b, c = (int(g) for g in match.groups())
+        year, month, day = (c, b, a) if order == "dmy" else (a, b, c)
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return None
+    return None
+
+
+def _choice(cell: Cell, choices: Sequence[str]) -> Any:
+    """A choice written in another case is the choice (“ja” for “Ja”)."""
+    text = str(_plain(cell) or "")
+    by_fold = {c.casefold(): c for c in choices}
+    return by_fold.get(text.casefold(), text)
+
+
+def _choices(cell: Cell, choices: Sequence[str]) -> list[str]:
+    text = str(_plain(cell) or "")
+    parts = [p.strip() for p in re.split(r"[;,|]", text) if p.strip()]
+    return [_choice(p, choices) for p in parts]
+
+
+def clean_cell(target: Target, cell: Cell) -> Any:
+    """The value stored for ``cell`` in ``target``, or a DomainError naming the field."""
+    definition = target.definition
+    if definition is None:
+        return customer_value_clean(target.key, _plain(cell) if cell is not None else "")
+    match definition.type:
+        case FieldType.DATE:
+            iso = parse_date(cell, field=definition.key, label=definition.label)
+            return customer_value_clean(definition.key, iso, definition)
+        case FieldType.CHECKBOX if isinstance(cell, bool):
+            return cell
+        case FieldType.CHOICE:
+            return customer_value_clean(
+                definition.key, _choice(cell, definition.choices), definition
+            )
+        case FieldType.MULTICHOICE:
+            return customer_value_clean(
+                definition.key, _choices(cell, definition.choices), definition
+            )
+    return customer_value_clean(definition.key, _plain(cell), definition)
+
+
+# --- Rows ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CleanRow:
+    """A row as it will be stored: the standard fields, the CRM's own fields, and what was
+    wrong with it (a row with errors is rejected as a whole)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    errors: list[CellError] = field(default_factory=list)
+
+    @property
+    def phones(self) -> list[str]:
+        return [p for p in (self.values.get(k) for k in PHONES) if p]
+
+
+class RowCleaner:
+    """Cleans the rows of one file with one mapping."""
+
+    def __init__(
+        self,
+        header: Sequence[str],
+        mapping: Mapping[int, str],
+        available: Iterable[Target],
+        *,
+        rest_field: str = "",
+        generate_ids: bool = False,
+    ) -> None:
+        self.generate_ids = generate_ids
+        by_key = {t.key: t for t in available}
+        self.header = list(header)
+        self.columns: list[tuple[int, Target]] = [
+            (position, by_key[key]) for position, key in sorted(mapping.items()) if key in by_key
+        ]
+        self.name_columns = [p for p, t in self.columns if t.key == "name"]
+        self.name_target = by_key.get("name") or Target("name", "name")
+        self.columns = [(p, t) for p, t in self.columns if t.key != "name"]
+        self.rest = [
+            p for p in range(len(self.header)) if p not in mapping and self.header[p].strip()
+        ]
+        self.rest_target = by_key.get(rest_field) if rest_field else None
+        mapped = {t.key for _p, t in self.columns} | ({"name"} if self.name_columns else set())
+        # Required fields no column fills: every row is refused for them.
+        self.missing = [
+            t for t in by_key.values() if t.required and t.key not in mapped and t.definition
+        ]
+        # What a new customer holds in the CRM fields no column fills (as customer_create).
+        self.defaults = {
+            t.key: clean_cell(t, None)
+            for t in by_key.values()
+            if t.definition is not None and t.key not in mapped and not t.required
+        }
+
+    def column_name(self, position: int) -> str:
+        if position < len(self.header) and self.header[position]:
+            return self.header[position][:HEADER_LENGTH]
+        return _("Column %(n)s") % {"n": position + 1}
+
+    def clean(self, cells: Row) -> CleanRow:
+        row = CleanRow()
+        for position, target in self.columns:
+            cell = cells[position] if position < len(cells) else None
+            if target.key == "customer_id" and self.generate_ids and not cell_text(cell):
+                row.values["customer_id"] = ""  # the import makes one
+                continue
+            self._put(row, target, position, cell)
+        if self.name_columns:
+            parts = [
+                str(_plain(cells[p])) for p in self.name_columns if p < len(cells) and cells[p]
+            ]
+            joined = " ".join(p for p in parts if p)
+            self._put(row, self.name_target, self.name_columns[0], joined)
+        if self.rest_target is not None:
+            text = "; ".join(
+                f"{self.header[p]}: {cell_text(cells[p])}"
+                for p in self.rest
+                if p < len(cells) and cell_text(cells[p])
+            )
+            if text:
+                self._put(row, self.rest_target, None, text[: FIELD_TEXT + 1])
+        for target in self.missing:
+            row.errors.append(
+                CellError("", "", _("%(name)s is required.") % {"name": target.label})
+            )
+        return row
+
+    def _put(self, row: CleanRow, target: Target, position: int | None, cell: Cell) -> None:
+        try:
+            value = clean_cell(target, cell)
+        except DomainError as error:
+            column = self.column_name(position) if position is not None else target.label
+            row.errors.append(CellError(column, cell_text(cell)[:VALUE_LENGTH], error.message))
+            return
+        if target.definition is None:
+            row.values[target.key] = value
+        else:
+            row.fields[target.key] = value

@@ -1,0 +1,125 @@
+"""Columns to fields, and cells to stored values, by the card's validators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import translation
+
+from kundeflyt.common.errors import DomainError
+from kundeflyt.imports.cells import RowCleaner, auto_mapping, clean_cell, parse_date, targets
+from tests.imports.conftest import Place
+
+
+def test_columns_are_matched_by_header_key_and_label_in_both_languages(place: Place) -> None:
+    available = targets(list(place.crm.fields.all()))
+    header = [
+        "Kundenummer",  # a usual header for the customer id
+        "Fornavn",
+        "Etternavn",  # first and last name both go to the name
+        "Mobil",
+        "Telefon",  # a second phone column fills phone 2
+        "E-post",
+        "postcode",  # the field's key
+        "POSTSTED",  # its label, in another case
+        "Fødselsdato",
+        "Noe annet",
+    ]
+
+    mapping = auto_mapping(header, available)
+
+    assert mapping == {
+        0: "customer_id",
+        1: "name",
+        2: "name",
+        3: "phone1",
+        4: "phone2",
+        5: "email",
+        6: "postcode",
+        7: "city",
+        8: "birth_date",
+    }
+
+
+def test_english_headers_match_too(place: Place) -> None:
+    available = targets(list(place.crm.fields.all()))
+    with translation.override("en"):
+        mapping = auto_mapping(["Customer id", "Name", "Phone", "Phone 2", "E-mail"], available)
+    assert mapping == {0: "customer_id", 1: "name", 2: "phone1", 3: "phone2", 4: "email"}
+
+
+def test_the_remembered_mapping_wins(place: Place) -> None:
+    available = targets(list(place.crm.fields.all()))
+    mapping = auto_mapping(["Kundenr", "Info"], available, {"info": "notes", "kundenr": "nope"})
+    assert mapping == {0: "customer_id", 1: "notes"}
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("31.12.2024", "2024-12-31"),
+        ("1.2.1980", "1980-02-01"),
+        ("31/12/2024", "2024-12-31"),
+        ("31-12-2024", "2024-12-31"),
+        ("2024-12-31", "2024-12-31"),
+        ("2024-12-31 00:00:00", "2024-12-31"),
+        (dt.date(1980, 2, 1), "1980-02-01"),
+        (dt.datetime(1980, 2, 1, 13, 0), "1980-02-01"),
+        (29252.0, "1980-02-01"),  # an Excel date serial
+        ("29252", "1980-02-01"),  # …and as text in a CSV
+        ("", None),
+    ],
+)
+def test_dates_in_norwegian_iso_and_excel_forms(cell: object, expected: str | None) -> None:
+    assert parse_date(cell, field="d", label="Dato") == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "cell", ["31.02.2024", "12.03.80", "i går", "0001-01-01", "9999-12-31", 0.5]
+)
+def test_dates_outside_sense_are_refused(cell: object) -> None:
+    with pytest.raises(DomainError) as refused:
+        parse_date(cell, field="birth_date", label="Fødselsdato")  # type: ignore[arg-type]
+    assert refused.value.field == "birth_date"
+
+
+def test_cells_are_cleaned_as_the_card_cleans_them(place: Place) -> None:
+    by_key = {t.key: t for t in targets(list(place.crm.fields.all()))}
+
+    assert clean_cell(by_key["phone1"], "912 34 567") == "+4791234567"
+    assert clean_cell(by_key["phone1"], 91234567.0) == "+4791234567"  # Excel's number
+    assert clean_cell(by_key["customer_id"], 1001.0) == "1001"
+    assert clean_cell(by_key["email"], "Kari@Example.NO") == "kari@example.no"
+    assert clean_cell(by_key["postcode"], "0150") == "0150"
+    assert clean_cell(by_key["consumption"], "12 345,5") == "12345.5"  # decimal comma
+    assert clean_cell(by_key["consumption"], 20000.0) == 20000
+    assert clean_cell(by_key["gender"], "kvinne") == "Kvinne"  # a choice in another case
+    for key, cell in [
+        ("phone1", "12"),
+        ("email", "kari@"),
+        ("gender", "Annet"),
+        ("postcode", "O150"),
+    ]:
+        with pytest.raises(DomainError) as refused:
+            clean_cell(by_key[key], cell)
+        assert refused.value.field == key
+
+
+def test_a_row_names_each_bad_cell_and_joins_first_and_last_name(place: Place) -> None:
+    header = ["Kundenr", "Fornavn", "Etternavn", "Mobil", "Postnummer", "Ekstra"]
+    cleaner = RowCleaner(
+        header,
+        {0: "customer_id", 1: "name", 2: "name", 3: "phone1", 4: "postcode"},
+        targets(list(place.crm.fields.all())),
+        rest_field="notes",
+    )
+
+    good = cleaner.clean(["1", "Kari", "Nordmann", "91234567", "0150", "Kom via nettside"])
+    bad = cleaner.clean(["2", "Ola", "", "123", "abc", ""])
+
+    assert good.values == {"customer_id": "1", "name": "Kari Nordmann", "phone1": "+4791234567"}
+    assert good.fields == {"postcode": "0150", "notes": "Ekstra: Kom via nettside"}
+    assert good.errors == []
+    assert [(e.column, e.value) for e in bad.errors] == [("Mobil", "123"), ("Postnummer", "abc")]
+    assert all(e.reason for e in bad.errors)
