@@ -1,9 +1,12 @@
 """A consumer CRM to import into: its fields, a campaign with two segments, a campaign-setup
-user granted its data owner (``place``; ``build_place`` makes the same)."""
+user granted its data owner, and helpers to upload and run files (``place``; the browser
+test builds the same with ``build_place``)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -11,6 +14,8 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.crm.models import CRM, FieldDefinition
+from kundeflyt.imports import services
+from kundeflyt.imports.models import ImportBatch
 from tests.factories import CampaignFactory, CRMFactory, SegmentFactory, UserFactory
 
 HEADER = ["Kundenr", "Fornavn", "Etternavn", "Mobil", "E-post", "Postnummer", "Fødselsdato"]
@@ -24,6 +29,21 @@ class Place:
     rest: Segment
     setup: User
     agent: User
+
+    def upload(
+        self, content: bytes, name: str = "kunder.csv", actor: User | None = None
+    ) -> ImportBatch:
+        return services.import_upload(
+            actor or self.setup, crm=self.crm, file_name=name, content=io.BytesIO(content)
+        )
+
+    def run(self, batch: ImportBatch, actor: User | None = None, **options: Any) -> ImportBatch:
+        """Start with the automatic mapping (or ``mapping=``); the test run's task backend
+        runs it at once."""
+        mapping = options.pop("mapping", None) or services.mapping_of(batch)
+        batch = services.import_start(actor or self.setup, batch=batch, mapping=mapping, **options)
+        batch.refresh_from_db()
+        return batch
 
     def field(self, key: str) -> FieldDefinition:
         return self.crm.fields.get(key=key)

@@ -1,0 +1,421 @@
+"""Running an import: the file's rows in pieces of ``CHUNK_ROWS``, each piece in one
+transaction.
+
+For each piece: every row is cleaned by the card's validators (a row with any bad cell is
+rejected, each reason recorded); rows without a customer id get one made from the prefix and
+the row's content (so the same row always gets the same id, and importing a file again
+creates nothing); duplicates are found within the file and against the CRM by customer id,
+by the CRM's unique fields and, when chosen, by any phone number, then skipped or used to
+update the existing customer (its empty fields, or all mapped fields; an empty cell never
+erases a value); numbers on the block list are screened (never placed; not created either,
+when chosen); the new customers are written with one ``bulk_create`` and placed with
+``placements_create``. One audit row records the piece's new customers, one per updated
+customer records its change (before and after), and the batch's counters move in the same
+transaction, so the page's progress is what is committed.
+
+Cancelling is honoured between pieces: what was committed stays, and the batch says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from kundeflyt.common.actors import actor_fields
+from kundeflyt.common.audit import audit
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.fields import is_empty
+from kundeflyt.common.models import AuditEntry
+from kundeflyt.crm.models import BlockedNumber, Customer
+from kundeflyt.handling.services import placements_create
+from kundeflyt.imports import files, storage
+from kundeflyt.imports.cells import PHONES, CleanRow, RowCleaner
+from kundeflyt.imports.models import (
+    REASON_LENGTH,
+    ImportBatch,
+    ImportRowError,
+    OnBlocked,
+    OnDuplicate,
+)
+from kundeflyt.imports.services.common import Actor, actor_of, check_may_import, check_target
+from kundeflyt.imports.services.setup import mapping_clean, mapping_of, row_cleaner
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 1000
+STANDARD_VALUES = ("name", *PHONES, "email")
+
+
+def run_import(batch_id: int) -> str:
+    """Run a started import to its end (or until it is cancelled). Only one worker runs a
+    batch: the first that moves it from *queued* to *running*. Returns the final status."""
+    now = timezone.now()
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(
+        status=ImportBatch.Status.RUNNING, started_at=now
+    )
+    if not claimed:
+        return (
+            ImportBatch.objects.filter(pk=batch_id).values_list("status", flat=True).first() or ""
+        )
+    batch = ImportBatch.objects.select_related(
+        "crm__data_owner", "campaign__flow", "campaign__crm", "segment", "actor_user"
+    ).get(pk=batch_id)
+    actor = actor_of(batch)
+    language = getattr(batch.actor_user, "language", "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        try:
+            check_may_import(actor, batch.crm)
+            check_target(actor, batch.crm, batch.campaign, batch.segment)
+            with storage.spooled(batch) as path:
+                status = Run(batch, actor).through(path)
+        except DomainError as error:
+            return _finish(batch.pk, ImportBatch.Status.FAILED, failure=error.message)
+        except Exception:
+            logger.exception("import %s failed", batch_id)
+            _finish(
+                batch.pk,
+                ImportBatch.Status.FAILED,
+                failure=_("The import stopped on an unexpected error. What it committed stays."),
+            )
+            raise
+    return status
+
+
+def _finish(batch_id: int, status: str, *, failure: str = "") -> str:
+    ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.RUNNING).update(
+        status=status, finished_at=timezone.now(), failure=failure[:REASON_LENGTH]
+    )
+    return status
+
+
+def _chunks(rows: Iterator[tuple[int, files.Row]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    while piece := list(islice(rows, size)):
+        yield piece
+
+
+def generated_id(prefix: str, row: CleanRow) -> str:
+    """A customer id made from the prefix and the row's content: the same row gets the same
+    id every time, so a file imported again finds its customers."""
+    content = json.dumps(
+        [row.values, row.fields], sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False
+    )
+    return prefix + hashlib.sha256(content.encode()).hexdigest()[:16].upper()
+
+
+class CreatedHere:
+    """The primary keys of the customers this run created, sorted in a compact array (8 bytes
+    each): a later row that finds one of them is a duplicate within the file."""
+
+    def __init__(self) -> None:
+        self.keys = array("q")
+
+    def add(self, pks: Iterable[int]) -> None:
+        new = sorted(pks)
+        if new and self.keys and new[0] < self.keys[-1]:
+            merged = sorted([*self.keys, *new])
+            self.keys = array("q", merged)
+        else:
+            self.keys.extend(new)
+
+    def __contains__(self, pk: object) -> bool:
+        if not isinstance(pk, int):
+            return False
+        i = bisect_left(self.keys, pk)
+        return i < len(self.keys) and self.keys[i] == pk
+
+
+@dataclass
+class Tally:
+    created: int = 0
+    placed: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    blocked: int = 0
+    rejected: int = 0
+    errors: list[ImportRowError] = field(default_factory=list)
+
+
+@dataclass
+class Candidate:
+    number: int
+    row: CleanRow
+
+    @property
+    def customer_id(self) -> str:
+        return str(self.row.values["customer_id"])
+
+
+class Run:
+    """One run of one batch through its file."""
+
+    def __init__(self, batch: ImportBatch, actor: Actor) -> None:
+        self.batch = batch
+        self.actor = actor
+        self.crm = batch.crm
+        definitions = list(self.crm.fields.all())
+        self.unique = [d for d in definitions if d.unique]
+        self.prefix = batch.id_prefix
+        mapping = mapping_clean(
+            batch, mapping_of(batch), rest_field=batch.rest_field, generate_ids=bool(self.prefix)
+        )
+        self.cleaner: RowCleaner = row_cleaner(
+            batch, mapping, rest_field=batch.rest_field, generate_ids=bool(self.prefix)
+        )
+        self.created = CreatedHere()
+        self.updated: set[int] = set()
+
+    def through(self, path: Any) -> str:
+        shape = files.FileShape(
+            kind=self.batch.file_kind,
+            encoding=self.batch.encoding,
+            delimiter=self.batch.delimiter,
+            sheets=[self.batch.sheet] if self.batch.sheet else [],
+        )
+        _number, _header, stream = files.header_and_rows(path, shape, sheet=self.batch.sheet)
+        for piece in _chunks(stream, CHUNK_ROWS):
+            if self._cancel_requested():
+                return _finish(self.batch.pk, ImportBatch.Status.CANCELLED)
+            self.piece(piece)
+        return _finish(self.batch.pk, ImportBatch.Status.DONE)
+
+    def _cancel_requested(self) -> bool:
+        return bool(
+            ImportBatch.objects.filter(pk=self.batch.pk)
+            .values_list("cancel_requested", flat=True)
+            .first()
+        )
+
+    # --- One piece ------------------------------------------------------------------------
+
+    def piece(self, rows: list[tuple[int, files.Row]]) -> None:
+        tally = Tally()
+        candidates: list[Candidate] = []
+        for number, cells in rows:
+            row = self.cleaner.clean(cells)
+            if row.errors:
+                tally.rejected += 1
+                tally.errors += [
+                    ImportRowError(
+                        batch=self.batch,
+                        row=number,
+                        column=e.column,
+                        value=e.value,
+                        reason=e.reason[:REASON_LENGTH],
+                    )
+                    for e in row.errors
+                ]
+                continue
+            if not row.values.get("customer_id"):
+                row.values["customer_id"] = generated_id(self.prefix, row)
+            candidates.append(Candidate(number, row))
+        with transaction.atomic():
+            for attempt in range(3):
+                try:
+                    with transaction.atomic():
+                        written = self.write(candidates)
+                    break
+                except IntegrityError:
+                    # Someone created one of these customer ids since we looked: look again.
+                    if attempt == 2:
+                        raise
+            tally.created, tally.placed, tally.updated, tally.duplicates, tally.blocked = written
+            ImportRowError.objects.bulk_create(tally.errors, batch_size=CHUNK_ROWS)
+            ImportBatch.objects.filter(pk=self.batch.pk).update(
+                rows_done=F("rows_done") + len(rows),
+                created_count=F("created_count") + tally.created,
+                placed_count=F("placed_count") + tally.placed,
+                updated_count=F("updated_count") + tally.updated,
+                duplicate_count=F("duplicate_count") + tally.duplicates,
+                blocked_count=F("blocked_count") + tally.blocked,
+                rejected_count=F("rejected_count") + tally.rejected,
+            )
+
+    def write(self, candidates: list[Candidate]) -> tuple[int, int, int, int, int]:
+        """Classify the rows against the CRM, then create, place and update. Returns the
+        counts: created, placed, updated, duplicates, blocked."""
+        existing = self._existing(candidates)
+        phones = {p for c in candidates for p in c.row.phones}
+        blocked = set(
+            BlockedNumber.objects.filter(phone__in=phones).values_list("phone", flat=True)
+        )
+        seen: set[tuple[str, Any]] = set()
+        new: list[Customer] = []
+        updates: dict[int, Candidate] = {}
+        duplicates = blocked_rows = 0
+        for candidate in candidates:
+            keys = self._keys(candidate.row)
+            if seen & keys:
+                duplicates += 1  # an earlier row of this piece
+                continue
+            seen |= keys
+            match = next((existing[k] for k in keys if k in existing), None)
+            if match is not None:
+                if match in self.created or match in self.updated or match in updates:
+                    duplicates += 1  # an earlier row of this file
+                elif self.batch.on_duplicate == OnDuplicate.SKIP:
+                    duplicates += 1
+                else:
+                    updates[match] = candidate
+                continue
+            is_blocked = any(p in blocked for p in candidate.row.phones)
+            if is_blocked:
+                blocked_rows += 1
+                if self.batch.on_blocked == OnBlocked.SKIP:
+                    continue
+            new.append(self._customer(candidate, is_blocked))
+        created = Customer.objects.bulk_create(new, batch_size=CHUNK_ROWS)
+        placed = 0
+        if created:
+            self.created.add(c.pk for c in created)
+            if self.batch.campaign is not None:
+                placed = len(
+                    placements_create(
+                        self.actor,
+                        customers=[c for c in created if not c.is_blocked],
+                        campaign=self.batch.campaign,
+                        segment=self.batch.segment,
+                    )
+                )
+            audit(
+                self.actor,
+                "customer.import",
+                self.batch,
+                after={"batch": self.batch.pk, "created": [c.pk for c in created]},
+            )
+        updated, unchanged = self._update(updates) if updates else (0, 0)
+        return len(created), placed, updated, duplicates + unchanged, blocked_rows
+
+    def _keys(self, row: CleanRow) -> set[tuple[str, Any]]:
+        keys: set[tuple[str, Any]] = {("customer_id", row.values["customer_id"])}
+        for definition in self.unique:
+            value = row.fields.get(definition.key)
+            if not is_empty(value) and not isinstance(value, list):
+                keys.add((definition.key, value))
+        if self.batch.match_phone:
+            keys |= {("phone", p) for p in row.phones}
+        return keys
+
+    def _existing(self, candidates: list[Candidate]) -> dict[tuple[str, Any], int]:
+        """The CRM's customers that share a customer id, a unique field or (when chosen) a
+        phone number with a row of the piece: key → customer's primary key."""
+        found: dict[tuple[str, Any], int] = {}
+        customers = Customer.objects.filter(crm=self.crm)
+        ids = {c.customer_id for c in candidates}
+        for pk, customer_id in customers.filter(customer_id__in=ids).values_list(
+            "pk", "customer_id"
+        ):
+            found[("customer_id", customer_id)] = pk
+        for definition in self.unique:
+            values = {c.row.fields.get(definition.key) for c in candidates}
+            values = {v for v in values if not is_empty(v) and not isinstance(v, list)}
+            if values:
+                lookup = {f"fields__{definition.key}__in": list(values)}
+                for pk, fields in customers.filter(**lookup).values_list("pk", "fields"):
+                    found.setdefault((definition.key, fields.get(definition.key)), pk)
+        if self.batch.match_phone:
+            phones = {p for c in candidates for p in c.row.phones}
+            if phones:
+                rows = customers.filter(
+                    Q(phone1__in=phones) | Q(phone2__in=phones) | Q(phone3__in=phones)
+                ).order_by("pk")
+                for pk, *numbers in rows.values_list("pk", *PHONES):
+                    for number in numbers:
+                        if number in phones:
+                            found.setdefault(("phone", number), pk)
+        return found
+
+    def _customer(self, candidate: Candidate, is_blocked: bool) -> Customer:
+        values = candidate.row.values
+        return Customer(
+            crm=self.crm,
+            customer_id=candidate.customer_id,
+            name=values.get("name") or "",
+            phone1=values.get("phone1") or "",
+            phone2=values.get("phone2") or "",
+            phone3=values.get("phone3") or "",
+            email=values.get("email") or "",
+            fields={**self.cleaner.defaults, **candidate.row.fields},
+            source=Customer.Source.IMPORT,
+            is_blocked=is_blocked,
+        )
+
+    # --- Updates --------------------------------------------------------------------------
+
+    def _update(self, updates: dict[int, Candidate]) -> tuple[int, int]:
+        """Write the rows' values into the existing customers, locked in primary-key order:
+        their empty fields only, or every mapped field; an empty cell never erases. One
+        audit row per customer, with its fields before and after, names the batch. Returns
+        how many changed, and how many had nothing to change."""
+        fill_only = self.batch.on_duplicate == OnDuplicate.EMPTY
+        changed: list[Customer] = []
+        entries: list[AuditEntry] = []
+        now = timezone.now()
+        locked = Customer.objects.select_for_update().filter(pk__in=updates).order_by("pk")
+        for customer in locked:
+            row = updates[customer.pk].row
+            before: dict[str, Any] = {}
+            after: dict[str, Any] = {}
+            for key in STANDARD_VALUES:
+                value = row.values.get(key)
+                current = getattr(customer, key)
+                if is_empty(value) or value == current or (fill_only and not is_empty(current)):
+                    continue
+                before[key], after[key] = current, value
+                setattr(customer, key, value)
+            fields_before: dict[str, Any] = {}
+            fields_after: dict[str, Any] = {}
+            merged = dict(customer.fields)
+            for key, value in row.fields.items():
+                current = merged.get(key)
+                if is_empty(value) or value == current or (fill_only and not is_empty(current)):
+                    continue
+                fields_before[key], fields_after[key] = current, value
+                merged[key] = value
+            if fields_after:
+                customer.fields = merged
+                before["fields"], after["fields"] = fields_before, fields_after
+            if not after:
+                self.updated.add(customer.pk)
+                continue
+            if set(after) & set(PHONES):
+                customer.is_blocked = BlockedNumber.objects.filter(
+                    phone__in=customer.phones
+                ).exists()
+            changed.append(customer)
+            self.updated.add(customer.pk)
+            entries.append(
+                AuditEntry(
+                    **actor_fields(self.actor),
+                    at=now,
+                    action="customer.import_update",
+                    object_type=ImportBatch._meta.label_lower,
+                    object_id=str(self.batch.pk),
+                    customer_id=customer.pk,
+                    before=_jsonable(before),
+                    after=_jsonable(after),
+                )
+            )
+        Customer.objects.bulk_update(
+            changed, ["name", *PHONES, "email", "fields", "is_blocked"], batch_size=CHUNK_ROWS
+        )
+        AuditEntry.objects.bulk_create(entries, batch_size=CHUNK_ROWS)
+        return len(changed), len(updates) - len(changed)
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return result
