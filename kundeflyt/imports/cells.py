@@ -161,6 +161,8 @@ def auto_mapping(
         if wanted is None and name in phone_names:
             wanted = "phone1"
         if wanted is None:
+            wanted = _near(name, by_name, taken)
+        if wanted is None:
             continue
         if wanted in PHONES and wanted in taken:
             wanted = next((p for p in PHONES if p not in taken), "")
@@ -169,6 +171,22 @@ def auto_mapping(
         mapping[position] = wanted
         taken.add(wanted)
     return mapping
+
+
+def _near(name: str, by_name: Mapping[str, str], taken: set[str]) -> str | None:
+    """A heading that is a short form of exactly one field's name: “Postnr” for “Postnummer”,
+    “Sted” for “Poststed”, “Tlf.” for “Telefon” (at least four letters in common)."""
+    if name.endswith("nr"):
+        name = name[:-2] + "nummer"
+    if len(name) < 4:
+        return None
+    found = {
+        key
+        for known, key in by_name.items()
+        if len(known) >= 4
+        and (known.startswith(name) or name.startswith(known) or known.endswith(name))
+    }
+    return found.pop() if len(found) == 1 and not found & taken else None
 
 
 # --- Cells ---------------------------------------------------------------------------------

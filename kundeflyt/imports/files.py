@@ -259,20 +259,41 @@ def header_and_rows(
     return number, [cell_text(c)[:HEADER_LENGTH] for c in header], stream
 
 
-def outline(path: Path, shape: FileShape, *, sheet: str = "") -> tuple[int, list[str], int]:
-    """The header's row number, the header, and how many data rows (not empty) follow it, in
-    one pass; refuses a file with more than ``IMPORT_MAX_ROWS`` rows."""
+@dataclass
+class Outline:
+    """The header's row number, the header, how many data rows follow it, and the first
+    values of each column (to help whoever maps the columns)."""
+
+    header_row: int
+    header: list[str]
+    rows: int
+    samples: list[list[str]]
+
+
+SAMPLE_ROWS = 3
+SAMPLE_LENGTH = 40
+
+
+def outline(path: Path, shape: FileShape, *, sheet: str = "") -> Outline:
+    """The file's outline, in one pass; refuses a file with more than ``IMPORT_MAX_ROWS``
+    rows."""
     number, header, stream = header_and_rows(path, shape, sheet=sheet)
     limit = int(settings.IMPORT_MAX_ROWS)
+    samples: list[list[str]] = [[] for _ in header]
     count = 0
-    for _row in stream:
+    for _number, row in stream:
         count += 1
+        if count <= SAMPLE_ROWS:
+            for position, values in enumerate(samples):
+                text = cell_text(row[position]) if position < len(row) else ""
+                if text:
+                    values.append(text[:SAMPLE_LENGTH])
         if count > limit:
             raise refuse(
                 _("The file has more than %(n)s rows. Split it into smaller files.")
                 % {"n": f"{limit:,}".replace(",", " ")}
             )
-    return number, header, count
+    return Outline(number, header, count, samples)
 
 
 def cell_text(cell: Cell) -> str:

@@ -67,6 +67,8 @@ class ImportBatch(ActorMixin):
     delimiter = models.CharField(_("separator"), max_length=1, blank=True)
     header_row = models.PositiveIntegerField(_("header row"), default=1)
     columns = models.JSONField(_("columns"), default=list, blank=True)
+    # The first values of each column (at most three of 40 characters), shown when mapping.
+    samples = models.JSONField(_("first values"), default=list, blank=True)
     # How: the mapping (column position → target field), and the options.
     mapping = models.JSONField(_("mapping"), default=dict, blank=True)
     rest_field = models.CharField(

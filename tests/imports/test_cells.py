@@ -49,6 +49,12 @@ def test_english_headers_match_too(place: Place) -> None:
     assert mapping == {0: "customer_id", 1: "name", 2: "phone1", 3: "phone2", 4: "email"}
 
 
+def test_short_forms_of_a_fields_label_match_when_only_one_field_fits(place: Place) -> None:
+    available = targets(list(place.crm.fields.all()))
+    mapping = auto_mapping(["Nr", "Postnr", "Sted", "Post"], available)
+    assert mapping == {1: "postcode", 2: "city"}  # "Post" fits two fields: left to the user
+
+
 def test_the_remembered_mapping_wins(place: Place) -> None:
     available = targets(list(place.crm.fields.all()))
     mapping = auto_mapping(["Kundenr", "Info"], available, {"info": "notes", "kundenr": "nope"})

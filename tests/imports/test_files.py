@@ -74,7 +74,9 @@ def test_empty_rows_are_skipped_and_rows_keep_their_numbers_in_the_file(tmp_path
 
     assert number == 1
     assert [(n, row) for n, row in stream] == [(2, ["1", "A"]), (5, ["2", "B"])]
-    assert files.outline(path, shape) == (1, ["Kundenr", "Navn"], 2)
+    assert files.outline(path, shape) == files.Outline(
+        1, ["Kundenr", "Navn"], 2, [["1", "2"], ["A", "B"]]
+    )
 
 
 def test_xlsx_with_several_sheets_reads_the_chosen_sheet_with_typed_cells(tmp_path: Path) -> None:

@@ -80,12 +80,10 @@ def import_upload(
     try:
         shape = files.examine(path)
         sheet = _first_sheet_with_rows(path, shape) if shape.sheets else ""
-        header_row, header, total = files.outline(path, shape, sheet=sheet)
+        found = files.outline(path, shape, sheet=sheet)
         available = targets(list(crm.fields.all()))
         with transaction.atomic():
-            batch = _create(
-                actor, crm, name, sha256, size, shape, sheet, header_row, header, total, available
-            )
+            batch = _create(actor, crm, name, sha256, size, shape, sheet, found, available)
             storage.store(batch, path)
     finally:
         path.unlink(missing_ok=True)
@@ -100,9 +98,7 @@ def _create(
     size: int,
     shape: files.FileShape,
     sheet: str,
-    header_row: int,
-    header: list[str],
-    total: int,
+    found: files.Outline,
     available: list[Target],
 ) -> ImportBatch:
     return ImportBatch.objects.create(
@@ -115,10 +111,11 @@ def _create(
         sheet=sheet[:HEADER_LENGTH],
         encoding=shape.encoding,
         delimiter=shape.delimiter,
-        header_row=header_row,
-        columns=header,
-        rows_total=total,
-        mapping=_stored(auto_mapping(header, available, _remembered(crm))),
+        header_row=found.header_row,
+        columns=found.header,
+        samples=found.samples,
+        rows_total=found.rows,
+        mapping=_stored(auto_mapping(found.header, available, _remembered(crm))),
         rest_field=_remembered_rest(crm, available),
     )
 
@@ -146,19 +143,21 @@ def import_sheet_choose(actor: Actor, *, batch: ImportBatch, sheet: str) -> Impo
     with storage.spooled(batch) as path:
         if sheet not in files.sheet_names(path):
             raise DomainError(_("Choose one of the file's sheets."), field="sheet")
-        header_row, header, total = files.outline(path, _shape(batch), sheet=sheet)
+        found = files.outline(path, _shape(batch), sheet=sheet)
     available = targets(list(batch.crm.fields.all()))
     batch.sheet = sheet
-    batch.header_row = header_row
-    batch.columns = header
-    batch.rows_total = total
-    batch.mapping = _stored(auto_mapping(header, available, _remembered(batch.crm)))
+    batch.header_row = found.header_row
+    batch.columns = found.header
+    batch.samples = found.samples
+    batch.rows_total = found.rows
+    batch.mapping = _stored(auto_mapping(found.header, available, _remembered(batch.crm)))
     with transaction.atomic():
         ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.DRAFT).update(
             sheet=sheet[:HEADER_LENGTH],
-            header_row=header_row,
-            columns=header,
-            rows_total=total,
+            header_row=found.header_row,
+            columns=found.header,
+            samples=found.samples,
+            rows_total=found.rows,
             mapping=batch.mapping,
         )
     return batch
