@@ -29,6 +29,7 @@ urlpatterns = [
     path("screen/save/", work.outcome_save, name="outcome_save"),
     path("screen/side-panel/", work.side_panel, name="side_panel"),
     path("search/", lists.search, name="search"),
+    path("search/bulk/", lists.search_bulk, name="search_bulk"),
     path("customers/<int:customer_id>/", details.customer_details, name="customer_details"),
     path(
         "customers/<int:customer_id>/presence/", details.customer_presence, name="customer_presence"

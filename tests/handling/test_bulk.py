@@ -112,3 +112,23 @@ def test_agents_cannot_act_in_bulk(client: Client, world: World, listed: list[in
     )
     assert "You do not have the permission" in response.content.decode()
     assert not Placement.objects.filter(segment=world.cold).exists()
+
+
+def test_search_results_in_bulk(client: Client, world: World, listed: list[int]) -> None:
+    client.force_login(world.supervisor)
+    url = reverse("handling:search_bulk")
+    confirm = client.post(url, {"q": "Kunde", "all": "1", "action": "release"}).content.decode()
+    assert "4 customers are chosen." in confirm
+    page = client.get(reverse("handling:search"), {"q": "Kunde"}).content.decode()
+    assert 'action="/search/bulk/"' in page and 'name="customer"' in page
+    done = client.post(
+        url,
+        {
+            "q": "Kunde",
+            "customer": listed[:2],
+            "action": "move",
+            "confirm": "yes",
+            "to_campaign": CampaignFactory(crm=world.crm, name="Høst").pk,
+        },
+    ).content.decode()
+    assert "Done for 2 customers." in done

@@ -8,21 +8,29 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from kundeflyt.accounts.permissions import Perm, has_perm, require
-from kundeflyt.accounts.visibility import campaigns_open_to
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, has_perm, require, users_with_perm
+from kundeflyt.accounts.visibility import (
+    campaigns_open_to,
+    campaigns_visible_to,
+    data_owners_visible_to,
+)
+from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.bounds import SHORT_TEXT, bounded_text
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import htmx_redirect, refused
 from kundeflyt.crm.field_filters import FIELD_OPERATORS
-from kundeflyt.crm.models import Customer
+from kundeflyt.crm.models import Customer, DataOwner
 from kundeflyt.handling import selectors, services
 from kundeflyt.handling.forms import parse_id
 from kundeflyt.handling.models import Placement
@@ -168,7 +176,19 @@ def selection_release(request: HttpRequest, customer_id: int) -> HttpResponseBas
 # --- Bulk actions -------------------------------------------------------------------------------
 
 
-def _bulk_target(request: HttpRequest, action: BulkAction, campaign: Any) -> BulkTarget:
+def _workers(request: HttpRequest, campaign: Campaign | None) -> QuerySet[User]:
+    """Who may be given follow-ups: the campaign's workers, or, across campaigns (search),
+    the users of the data owners the user sees (each customer's service checks its own)."""
+    if campaign is not None:
+        return selectors.campaign_workers(campaign)
+    owners = data_owners_visible_to(user_of(request))
+    granted = Q(
+        pk__in=DataOwner.users.through.objects.filter(dataowner__in=owners).values("user_id")
+    ) | Q(team__in=DataOwner.teams.through.objects.filter(dataowner__in=owners).values("team_id"))
+    return users_with_perm(Perm.CUSTOMER_HANDLING).filter(granted).order_by("first_name", "pk")
+
+
+def _bulk_target(request: HttpRequest, action: BulkAction, campaign: Campaign | None) -> BulkTarget:
     user = user_of(request)
     if action == BulkAction.MOVE:
         target_campaign = None
@@ -181,8 +201,8 @@ def _bulk_target(request: HttpRequest, action: BulkAction, campaign: Any) -> Bul
             if target_campaign is None:
                 raise DomainError(_("Choose a campaign from the list."), field="to_campaign")
         segment = None
-        if request.POST.get("to_segment"):
-            owner = target_campaign or campaign
+        owner = target_campaign or campaign
+        if request.POST.get("to_segment") and owner is not None:
             segment = owner.segments.filter(
                 pk=parse_id(request.POST["to_segment"], field="to_segment")
             ).first()
@@ -195,34 +215,29 @@ def _bulk_target(request: HttpRequest, action: BulkAction, campaign: Any) -> Bul
         raw = request.POST.get("to_user") or ""
         if raw == "shared":
             return BulkTarget()
-        responsible = (
-            selectors.campaign_workers(campaign).filter(pk=parse_id(raw, field="to_user")).first()
-        )
+        responsible = _workers(request, campaign).filter(pk=parse_id(raw, field="to_user")).first()
         if responsible is None:
             raise DomainError(_("Choose a user who works this campaign."), field="to_user")
         return BulkTarget(responsible=responsible)
     return BulkTarget()
 
 
-@login_required
-@require_POST
-def campaign_bulk(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
-    """A bulk action on customers of the campaign list: the rows ticked, or all matching the
-    list's filter. First a confirmation with the count and what will be refused, then the
+def _bulk(
+    request: HttpRequest,
+    placements: QuerySet[Placement],
+    *,
+    campaign: Campaign | None,
+    back: str,
+) -> HttpResponseBase:
+    """The bulk flow on ``placements`` (already among what the user sees): the rows ticked or
+    all of them; first a confirmation with the count and what will be refused, then the
     action through its service for each customer, and a summary."""
     user = user_of(request)
-    campaign = get_object_or_404(campaigns_open_to(user).select_related("crm"), pk=campaign_id)
-    back = reverse("handling:campaign_customers", args=[campaign.pk])
     try:
         action = BulkAction(request.POST.get("action") or "")
     except ValueError:
         return refused(request, DomainError(_("Choose what to do."), field="action"), back=back)
     try:
-        filters = dataclasses.replace(
-            selectors.PlacementFilter.from_query(request.POST, list(campaign.crm.fields.all())),
-            campaign=campaign.pk,
-        )
-        placements = selectors.placements_filtered(user, filters)
         if request.POST.get("all") != "1":
             ticked = [parse_id(v, field="customer") for v in request.POST.getlist("customer")]
             placements = placements.filter(pk__in=ticked)
@@ -232,6 +247,9 @@ def campaign_bulk(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
         check_bulk(user, action, len(ids))
     except DomainError as error:
         return refused(request, error, back=back)
+    campaigns = campaigns_open_to(user).prefetch_related("segments")
+    if campaign is not None:
+        campaigns = campaigns.filter(crm=campaign.crm_id)
     context: dict[str, Any] = {
         "nav": "my_work",
         "campaign": campaign,
@@ -246,8 +264,8 @@ def campaign_bulk(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
             for v in values
             if k not in ("csrfmiddlewaretoken", "confirm", "to_campaign", "to_segment", "to_user")
         ],
-        "campaigns": campaigns_open_to(user).filter(crm=campaign.crm).prefetch_related("segments"),
-        "workers": selectors.campaign_workers(campaign),
+        "campaigns": campaigns,
+        "workers": _workers(request, campaign),
         "back": back,
     }
     if request.POST.get("confirm") != "yes":
@@ -267,3 +285,43 @@ def campaign_bulk(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
             "refused": [(names.get(pk, pk), reason) for pk, reason in result.refused[:200]],
         },
     )
+
+
+@login_required
+@require_POST
+def campaign_bulk(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
+    """A bulk action on the campaign list: the rows ticked, or all matching its filter."""
+    user = user_of(request)
+    campaign = get_object_or_404(campaigns_open_to(user).select_related("crm"), pk=campaign_id)
+    back = reverse("handling:campaign_customers", args=[campaign.pk])
+    try:
+        filters = dataclasses.replace(
+            selectors.PlacementFilter.from_query(request.POST, list(campaign.crm.fields.all())),
+            campaign=campaign.pk,
+        )
+    except DomainError as error:
+        return refused(request, error, back=back)
+    return _bulk(
+        request, selectors.placements_filtered(user, filters), campaign=campaign, back=back
+    )
+
+
+@login_required
+@require_POST
+def search_bulk(request: HttpRequest) -> HttpResponseBase:
+    """A bulk action on search results: the rows ticked, or all customers the search finds
+    (those in a campaign: the actions act on placements)."""
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    try:
+        query = bounded_text(request.POST.get("q"), field="q", max_length=SHORT_TEXT)
+    except DomainError as error:
+        return refused(request, error, back=reverse("handling:search"))
+    back = reverse("handling:search") + "?" + urlencode({"q": query})
+    if not query:
+        return refused(request, DomainError(_("Search first."), field="q"), back=back)
+    placements = Placement.objects.filter(
+        pk__in=selectors.customers_matching(user, query).values("pk"),
+        campaign__in=campaigns_visible_to(user),
+    )
+    return _bulk(request, placements, campaign=None, back=back)
