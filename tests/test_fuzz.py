@@ -244,6 +244,44 @@ def snapshot() -> dict[str, Any]:
     }
 
 
+def _import_door(route: str) -> Callable[[World, dict[str, int]], str]:
+    """An import door: the supervisor gets *campaign setup* (imports need it) and a CSV
+    uploaded to the world's CRM that has not started, so the generated input reaches the
+    mapping, the options and the preview."""
+
+    def url(world: World, ids: dict[str, int]) -> str:
+        from django.contrib.auth.models import Permission
+
+        from kundeflyt.imports.services import import_upload
+
+        world.supervisor.user_permissions.add(Permission.objects.get(codename="campaign_setup"))
+        if route == "imports:upload":
+            return reverse(route, args=[world.crm.pk])
+        content = b"Kundenr;Navn;Telefon;Ansatte\r\n1;Kari;91234567;12\r\n"
+        setup = type(world.supervisor).objects.get(pk=world.supervisor.pk)  # no cached perms
+        batch = import_upload(setup, crm=world.crm, file_name="k.csv", content=[content])
+        return reverse(route, args=[batch.pk])
+
+    return url
+
+
+IMPORT_OPTIONS = ("target", "on_duplicate", "on_blocked", "match_phone", "id_prefix", "rest_field")
+IMPORT_COLUMNS = ("column_0", "column_1", "column_2", "column_3", "column_9")
+DOORS += [
+    Door("imports_upload", "post", ("file",), _import_door("imports:upload")),
+    Door("imports_batch", "get", ("page",), _import_door("imports:batch")),
+    Door("imports_sheet", "post", ("sheet",), _import_door("imports:sheet")),
+    Door(
+        "imports_preview",
+        "post",
+        IMPORT_COLUMNS + IMPORT_OPTIONS,
+        _import_door("imports:preview"),
+        htmx=True,
+    ),
+    Door("imports_start", "post", IMPORT_COLUMNS + IMPORT_OPTIONS, _import_door("imports:start")),
+]
+
+
 @pytest.fixture
 def doors_world(world: World) -> dict[str, int]:
     """A customer the supervisor holds with a registration on it: every door has a target."""
