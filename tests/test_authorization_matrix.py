@@ -356,6 +356,14 @@ EXPECTED: dict[str, str] = {
     "reports:index": "L 403 R R 403 403 R",
     "reports:report": "L 403 200 200 403 403 200",
     "reports:export": "L 403 200 200 403 403 200",
+    # Exports: customer lists need customer handling and extended handling or reporting,
+    # registrations need reporting; an export's page and file are its maker's alone (the
+    # matrix asks for an export id nobody made).
+    "exports:index": "L 200 200 200 200 200 200",
+    "exports:customers": "L 403 200 200 403 403 200",
+    "exports:registrations": "L 403 200 200 403 403 200",
+    "exports:export": "L 404 404 404 404 404 404",
+    "exports:download": "L 404 404 404 404 404 404",
     "handling:customers_index": "L 403 R R R 403 200",
     "handling:crm_customers": "L 403 200 200 200 403 200",
     "handling:crm_customers_count": "L 403 200 200 200 403 200",

@@ -218,6 +218,30 @@ DOORS = [
         lambda w, i: reverse("reports:report", args=["activity"]),
     ),
     Door("set_language", "post", ("language", "next"), lambda w, i: reverse("set_language")),
+    Door(
+        "export_customers_page",
+        "get",
+        ("campaign", "crm", "segment", "state", "follow_up", "q", "field", "op", "value", "low"),
+        lambda w, i: reverse("exports:customers"),
+    ),
+    Door(
+        "export_customers",
+        "post",
+        ("campaign", "crm", "segment", "state", "reach", "field", "op", "high", "format"),
+        lambda w, i: reverse("exports:customers"),
+    ),
+    Door(
+        "export_registrations_page",
+        "get",
+        ("start", "end", "campaign", "segment", "user", "outcome", "basis"),
+        lambda w, i: reverse("exports:registrations"),
+    ),
+    Door(
+        "export_registrations",
+        "post",
+        ("start", "end", "data_owner", "crm", "team", "outcome", "basis", "format"),
+        lambda w, i: reverse("exports:registrations"),
+    ),
 ]
 
 
