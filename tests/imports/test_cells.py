@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+import phonenumbers
 import pytest
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kundeflyt.common.errors import DomainError
-from kundeflyt.imports.cells import RowCleaner, auto_mapping, clean_cell, parse_date, targets
+from kundeflyt.crm.services import customer_value_clean
+from kundeflyt.imports.cells import (
+    RowCleaner,
+    _valid_national,
+    auto_mapping,
+    clean_cell,
+    fast_email,
+    fast_phone,
+    parse_date,
+    targets,
+)
 from tests.imports.conftest import Place
 
 
@@ -129,3 +143,71 @@ def test_a_row_names_each_bad_cell_and_joins_first_and_last_name(place: Place) -
     assert good.errors == []
     assert [(e.column, e.value) for e in bad.errors] == [("Mobil", "123"), ("Postnummer", "abc")]
     assert all(e.reason for e in bad.errors)
+
+
+# --- The fast paths give what the card's validators give -----------------------------------
+
+phone_texts = st.one_of(
+    st.from_regex(r"(\+47 ?|0047)?[2-9][0-9]{2} ?[0-9]{2} ?[0-9]{3}", fullmatch=True),
+    st.from_regex(r"(\+|00)?[0-9 ]{1,14}", fullmatch=True),
+    st.text(alphabet="0123456789+ -()", max_size=16),
+    st.text(max_size=12),
+)
+email_texts = st.one_of(
+    st.from_regex(r"[a-z0-9._%+-]{1,12}@[a-z0-9-]{1,10}\.(no|com|example|x)", fullmatch=True),
+    st.emails(),
+    st.text(max_size=20),
+    st.sampled_from(["kari@localhost", "a@[127.0.0.1]", " Kari@Example.NO ", "a@b", "@b.no"]),
+)
+
+
+def same_as_the_card(fast: Callable[[str], str], slow: Callable[[str], str], text: str) -> None:
+    try:
+        expected: str | DomainError = slow(text)
+    except DomainError as error:
+        expected = error
+    try:
+        got: str | DomainError = fast(text)
+    except DomainError as error:
+        got = error
+    if isinstance(expected, DomainError):
+        assert isinstance(got, DomainError), (text, got)
+        assert (got.field, got.message) == (expected.field, expected.message)
+    else:
+        assert got == expected, text
+
+
+@settings(max_examples=400)
+@given(phone_texts)
+def test_the_fast_phone_path_is_the_cards_validator(text: str) -> None:
+    same_as_the_card(
+        lambda t: fast_phone(t, field="phone1"),
+        lambda t: customer_value_clean("phone1", t),
+        text,
+    )
+
+
+@settings(max_examples=400)
+@given(email_texts)
+def test_the_fast_email_path_is_the_cards_validator(text: str) -> None:
+    same_as_the_card(fast_email, lambda t: customer_value_clean("email", t), text)
+
+
+def _phonenumbers_says(code: int, digits: str) -> bool:
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(digits))
+    return bool(phonenumbers.is_valid_number(number))
+
+
+def test_the_number_check_agrees_with_phonenumbers_for_every_norwegian_series() -> None:
+    # Every three-digit series, at its start, middle and end (the metadata's patterns are
+    # series of leading digits), plus the numbers of Svalbard (+47 79…).
+    for series in range(200, 1000):
+        for rest in ("00000", "45678", "99999"):
+            digits = f"{series}{rest}"
+            assert _valid_national(47, digits) == _phonenumbers_says(47, digits), digits
+
+
+@settings(max_examples=1000)
+@given(st.integers(min_value=20_000_000, max_value=99_999_999))
+def test_the_number_check_agrees_with_phonenumbers(number: int) -> None:
+    assert _valid_national(47, str(number)) == _phonenumbers_says(47, str(number))

@@ -375,3 +375,22 @@ def test_a_campaign_of_another_crm_is_refused(place: Place) -> None:
     with pytest.raises(DomainError) as refused:
         place.run(batch, campaign=elsewhere)
     assert refused.value.field == "campaign"
+
+
+def test_helper_processes_clean_a_large_file_as_the_import_itself_would(
+    place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kundeflyt.imports.services.running.PARALLEL_FROM", 10)
+    monkeypatch.setattr("kundeflyt.imports.services.running.CHUNK_ROWS", 7)
+    monkeypatch.setattr("kundeflyt.imports.services.running.cleaners", lambda: 1)
+    rows = [HEADER] + [kari(n, phone="12" if n % 10 == 0 else f"4{n:07d}") for n in range(1, 101)]
+    rows.append(kari(5, phone="40000005"))  # the same as row 6
+
+    batch = place.run(place.upload(csv_bytes(rows)), campaign=place.campaign)
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert (batch.rows_done, batch.created_count, batch.placed_count) == (101, 90, 90)
+    assert (batch.rejected_count, batch.duplicate_count) == (10, 1)
+    rejected = ImportRowError.objects.filter(batch=batch).order_by("row")
+    assert [e.row for e in rejected] == list(range(11, 102, 10))
+    assert all(e.reason == "“12” is not a valid phone number." for e in rejected)

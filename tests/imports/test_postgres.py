@@ -18,7 +18,9 @@ from django.db import connection
 
 from kundeflyt.accounts.models import User
 from kundeflyt.campaigns.models import Campaign
+from kundeflyt.common.actors import Process
 from kundeflyt.crm.models import Customer
+from kundeflyt.crm.services import customer_create
 from kundeflyt.flows.models import Outcome
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.handling.services import customer_present_next, outcome_register
@@ -31,6 +33,7 @@ from tests.imports.test_import_run import kari
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
+KEEPER = Process("test-keeper")
 AGENTS = 8
 ROWS = 1500
 JOIN_SECONDS = 300
@@ -159,3 +162,36 @@ def test_a_real_worker_process_runs_the_import(place: Place, settings: Any, tmp_
     batch.refresh_from_db()
     assert (batch.status, batch.created_count, batch.rejected_count) == ("done", 2, 1)
     assert Placement.objects.filter(campaign=place.campaign).count() == 2
+
+
+def test_a_customer_created_meanwhile_by_someone_else_is_found_on_the_second_look(
+    place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between the import's look for existing customers and its insert, someone else (another
+    # connection) creates customer 2: the unique constraint refuses the piece, which is looked
+    # at again and finds it.
+    original = services.running.Run._existing
+    looks: list[int] = []
+
+    def someone_creates_after_the_first_look(self, candidates):  # type: ignore[no-untyped-def]
+        found = original(self, candidates)
+        looks.append(1)
+        if len(looks) == 1:
+
+            def create() -> None:
+                try:
+                    customer_create(KEEPER, crm=place.crm, customer_id="2", name="Først")
+                finally:
+                    connection.close()
+
+            other = threading.Thread(target=create)
+            other.start()
+            other.join()
+        return found
+
+    monkeypatch.setattr(services.running.Run, "_existing", someone_creates_after_the_first_look)
+    batch = place.run(place.upload(csv_bytes([HEADER, kari(1), kari(2), kari(3)])))
+
+    assert len(looks) == 2
+    assert (batch.created_count, batch.duplicate_count) == (2, 1)
+    assert Customer.objects.get(customer_id="2").name == "Først"
