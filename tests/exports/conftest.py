@@ -133,8 +133,9 @@ def download(client: Client, reader: User, kind: str, data: dict[str, Any]) -> b
     response = client.post(reverse(f"exports:{kind}"), data)
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Disposition"].startswith("attachment;")
+    # Read to the end: the test client then closes the response (a close of our own would
+    # also close the database connection, which PostgreSQL's test transaction needs).
     body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
-    response.close()
     return body
 
 

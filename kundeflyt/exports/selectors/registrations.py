@@ -193,7 +193,7 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
         found = events.order_by("registered_at", "pk").values_list(*EVENT_VALUES)
         for chunk in batched(found.iterator(chunk_size=CHUNK), CHUNK):
             people.load(r[i] for r in chunk for i in (2, 4, 16))
-            lines, meetings = _made_by(events, chunk)
+            lines, meetings = _made_by(chunk)
             for (
                 pk,
                 registered_at,
@@ -327,16 +327,16 @@ def _extra_fields(
 
 
 def _made_by(
-    events: QuerySet[Event], chunk: list[tuple[Any, ...]]
+    chunk: list[tuple[Any, ...]],
 ) -> tuple[dict[int, list[dict[str, Any]]], dict[int, dict[str, Any]]]:
     """The product lines and (not deleted) meetings of a chunk's registrations: one query
-    each per chunk, for the export's registrations in the chunk's span of time (a bounded
-    subquery rather than a list of two thousand ids). Asked for every registration, not only
-    those whose outcome makes them today: an outcome's setup may have changed since."""
-    span = events.filter(registered_at__gte=chunk[0][1], registered_at__lte=chunk[-1][1])
+    each per chunk, by the chunk's ids (a subquery over the chunk's span of time let SQLite
+    scan the events again for every chunk). Asked for every registration, not only those
+    whose outcome makes them today: an outcome's setup may have changed since."""
+    ids = [row[0] for row in chunk]
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in (
-        ProductLine.objects.filter(event__in=span.values("pk"))
+        ProductLine.objects.filter(event_id__in=ids)
         .order_by("event_id", "pk")
         .values(
             "event_id",
@@ -351,7 +351,7 @@ def _made_by(
         lines[line["event_id"]].append(dict(line))
     meetings: dict[int, dict[str, Any]] = {}
     for meeting in (
-        Meeting.objects.filter(event__in=span.values("pk"), deleted_at__isnull=True)
+        Meeting.objects.filter(event_id__in=ids, deleted_at__isnull=True)
         .order_by("event_id", "starts_at", "pk")
         .values("event_id", "starts_at", "place", "with_whom")
     ):
