@@ -43,6 +43,9 @@ class Export(models.Model):
     rows_done = models.PositiveBigIntegerField(_("rows written"), default=0)
     created_at = models.DateTimeField(_("started"))
     started_at = models.DateTimeField(_("running since"), null=True, blank=True)
+    # Moves with every thousand rows written: a running export that stops moving has lost
+    # its worker (stopped or restarted), and is marked failed by export_files_purge.
+    progress_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     expires_at = models.DateTimeField(_("download until"), null=True, blank=True)
     file_name = models.CharField(_("file"), max_length=100, blank=True)

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 STREAM_MAX_ROWS = 50_000  # above this an export runs in the background
 KEEP_HOURS = 24  # how long the file of a background export can be downloaded
+STALLED = dt.timedelta(minutes=30)  # a thousand rows take well under a second
 
 
 class Gone(DomainError):
@@ -111,8 +112,9 @@ def export_run(*, export_id: int) -> None:
     ready until ``keep_for()`` from now, or failed (a half-written file is removed)."""
     from kundeflyt.exports.forms import export_listing
 
+    now = timezone.now()
     claimed = Export.objects.filter(pk=export_id, status=Export.Status.WAITING).update(
-        status=Export.Status.RUNNING, started_at=timezone.now()
+        status=Export.Status.RUNNING, started_at=now, progress_at=now
     )
     if not claimed:
         return  # already run, or gone
@@ -123,7 +125,7 @@ def export_run(*, export_id: int) -> None:
     part = path.with_suffix(path.suffix + ".part")
 
     def progress(done: int) -> None:
-        Export.objects.filter(pk=export_id).update(rows_done=done)
+        Export.objects.filter(pk=export_id).update(rows_done=done, progress_at=timezone.now())
 
     try:
         with translation.override(export.language):
@@ -165,8 +167,15 @@ def export_file(actor: User, *, export_id: int) -> tuple[Export, Path]:
 
 
 def export_files_purge(now: dt.datetime | None = None) -> int:
-    """Delete the files of expired exports and mark them expired; returns how many."""
+    """Delete the files of expired exports and mark them expired; returns how many. A running
+    export that has not moved for ``STALLED`` lost its worker: it is marked failed, so its
+    page stops waiting and says to export again."""
     now = now or timezone.now()
+    Export.objects.filter(status=Export.Status.RUNNING, progress_at__lt=now - STALLED).update(
+        status=Export.Status.FAILED,
+        finished_at=now,
+        error=_("The export stopped: its worker was stopped while it ran. Export again.")[:500],
+    )
     expired = list(
         Export.objects.filter(status=Export.Status.DONE, expires_at__lte=now).values_list(
             "pk", "file_name"

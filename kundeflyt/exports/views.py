@@ -187,7 +187,7 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     """A background export's progress, then its download link (the user's own only). htmx
     asks again every two seconds while it runs and gets the progress alone."""
     found = export_of(_user(request), pk)
-    context = {"export": found, **export_progress(found)}
+    context = {"export": found, **export_progress(found, stalled_after=services.STALLED)}
     if is_htmx(request):
         return render(request, "exports/partials/_progress.html", context)
     return render(request, "exports/export.html", context)

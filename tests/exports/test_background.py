@@ -200,3 +200,33 @@ def test_an_xlsx_over_a_sheets_rows_is_refused_before_anything_runs() -> None:
 
     assert refused.value.field == "format"
     services.check_fits(listing, "csv")  # a CSV file has no such limit
+
+
+def test_a_running_export_whose_worker_stopped_is_marked_failed(
+    client: Client, history: History, low_threshold: Path
+) -> None:
+    boss = history.shop.boss
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    stopped = Export.objects.create(
+        user=boss,
+        kind=Export.Kind.REGISTRATIONS,
+        format="csv",
+        language="en",
+        status=Export.Status.RUNNING,
+        rows_total=200_000,
+        rows_done=4000,
+        created_at=long_ago,
+        started_at=long_ago,
+        progress_at=long_ago,
+    )
+    client.force_login(boss)
+
+    page = client.get(reverse("exports:export", args=[stopped.pk])).content.decode()
+    services.export_files_purge()
+
+    assert "its worker may have stopped" in page
+    stopped.refresh_from_db()
+    assert stopped.status == Export.Status.FAILED
+    assert "Export again" in stopped.error
+    page = client.get(reverse("exports:export", args=[stopped.pk])).content.decode()
+    assert "The export failed:" in page and "hx-trigger" not in page

@@ -3,6 +3,7 @@ user's export; it is refused as if it did not exist."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
@@ -25,11 +26,17 @@ def export_of(actor: User, export_id: int) -> Export:
     return found
 
 
-def export_progress(export: Export) -> dict[str, Any]:
-    """Rows a second so far, for the export's page."""
+def export_progress(export: Export, *, stalled_after: dt.timedelta) -> dict[str, Any]:
+    """Rows a second so far, and whether a running export has stopped moving, for its page."""
+    now = timezone.now()
     rate = None
     if export.started_at and export.rows_done:
-        end = export.finished_at or timezone.now()
+        end = export.finished_at or now
         seconds = max((end - export.started_at).total_seconds(), 0.001)
         rate = round(export.rows_done / seconds)
-    return {"rate": rate}
+    stalled = (
+        export.status == Export.Status.RUNNING
+        and export.progress_at is not None
+        and export.progress_at < now - stalled_after
+    )
+    return {"rate": rate, "stalled": stalled}
