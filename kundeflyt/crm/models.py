@@ -137,6 +137,16 @@ class Customer(models.Model):
         _("blocked"), default=False, help_text=_("One of its numbers is on the block list.")
     )
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+    # The import that created it, to select "the customers of that file" and give them out.
+    # A string reference: the imports app builds on this one, never the reverse.
+    import_batch = models.ForeignKey(
+        "imports.ImportBatch",
+        verbose_name=_("came in with import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("customer")

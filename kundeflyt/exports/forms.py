@@ -43,6 +43,7 @@ PARAMS = {
         "responsible",
         "reach",
         "blocked",
+        "batch",
         "q",
         "field",
         "op",

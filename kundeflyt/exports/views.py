@@ -57,6 +57,7 @@ def index(request: HttpRequest) -> HttpResponse:
         request,
         "exports/index.html",
         {
+            "nav": "exports",
             "exports": exports,
             "may_report": has_perm(user, Perm.REPORTING),
             "may_export_customers": may_export_customers(user),
@@ -110,6 +111,7 @@ def customers(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         return _start(request, user, Export.Kind.CUSTOMERS, back)
     context: dict[str, Any] = {
+        "nav": "exports",
         "campaigns": campaigns_visible_to(user).order_by("name", "pk"),
         "raw": request.GET,
         "query": query,
@@ -170,7 +172,7 @@ def registrations(request: HttpRequest) -> HttpResponseBase:
         request,
         "exports/registrations.html",
         {
-            "nav": "reports",
+            "nav": "exports",
             "form": form,
             "listing": listing,
             "query": query,
@@ -187,7 +189,11 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     """A background export's progress, then its download link (the user's own only). htmx
     asks again every two seconds while it runs and gets the progress alone."""
     found = export_of(_user(request), pk)
-    context = {"export": found, **export_progress(found, stalled_after=services.STALLED)}
+    context = {
+        "nav": "exports",
+        "export": found,
+        **export_progress(found, stalled_after=services.STALLED),
+    }
     if is_htmx(request):
         return render(request, "exports/partials/_progress.html", context)
     return render(request, "exports/export.html", context)

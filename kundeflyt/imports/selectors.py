@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -45,6 +46,20 @@ def crm_for_import(actor: Actor, crm_id: int) -> CRM:
 def batches_of(actor: Actor, crm: CRM) -> QuerySet[ImportBatch]:
     crm_for_import(actor, crm.pk)
     return ImportBatch.objects.filter(crm=crm).select_related("actor_user", "campaign", "segment")
+
+
+def latest_batches(actor: Actor, per_crm: int) -> QuerySet[ImportBatch]:
+    """The latest ``per_crm`` imports of each CRM the actor may import into, in one query."""
+    rank = Window(
+        RowNumber(), partition_by=F("crm_id"), order_by=[F("created_at").desc(), F("pk").desc()]
+    )
+    return (
+        ImportBatch.objects.filter(crm__in=crms_for_import(actor))
+        .annotate(rank=rank)
+        .filter(rank__lte=per_crm)
+        .select_related("actor_user")
+        .order_by("crm_id", "rank")
+    )
 
 
 def batch_for(actor: Actor, batch_id: int) -> ImportBatch:

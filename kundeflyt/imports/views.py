@@ -27,6 +27,7 @@ from kundeflyt.imports.models import ImportBatch, OnBlocked, OnDuplicate
 
 ERRORS_PER_PAGE = 100
 BATCHES_PER_PAGE = 50
+LATEST_PER_CRM = 5  # imports shown per CRM on the imports page
 
 
 def _user(request: HttpRequest) -> User:
@@ -49,11 +50,11 @@ def _batch_url(batch: ImportBatch) -> str:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The CRMs the user may import into, each with its latest imports."""
-    crms = list(selectors.crms_for_import(_user(request)).order_by("data_owner__name", "kind"))
-    latest = {
-        crm.pk: list(ImportBatch.objects.filter(crm=crm).select_related("actor_user")[:5])
-        for crm in crms
-    }
+    user = _user(request)
+    crms = list(selectors.crms_for_import(user).order_by("data_owner__name", "kind"))
+    latest: dict[int, list[ImportBatch]] = {crm.pk: [] for crm in crms}
+    for batch in selectors.latest_batches(user, LATEST_PER_CRM):
+        latest[batch.crm_id].append(batch)
     return render(
         request,
         "imports/index.html",

@@ -301,3 +301,32 @@ def test_a_data_owners_crm_page_exports_its_customers_in_no_campaign_too(
         page.content.decode()
     )
     assert client.get(reverse("exports:customers"), {"crm": other.crm_id}).status_code == 404
+
+
+def test_the_lists_and_the_reports_link_to_their_export_with_their_filters(
+    client: Client, world: World, customers: list[Customer]
+) -> None:
+    client.force_login(world.supervisor)
+    export = reverse("exports:customers")
+
+    campaign_list = client.get(
+        reverse("handling:campaign_customers", args=[world.campaign.pk]),
+        {"segment": world.hot.pk, "q": "Østby"},
+    ).content.decode()
+    crm_page = client.get(
+        reverse("handling:crm_customers", args=[world.crm.pk]), {"campaign": "none"}
+    ).content.decode()
+    reports = client.get(
+        reverse("reports:index"), {"start": "2025-06-01", "end": "2025-06-30"}, follow=True
+    )
+
+    assert f"{export}?campaign={world.campaign.pk}&amp;segment={world.hot.pk}&amp;q=" in (
+        campaign_list
+    )
+    assert f"{export}?crm={world.crm.pk}&amp;campaign=none" in crm_page
+    followed = client.get(f"{export}?crm={world.crm.pk}&campaign=none").content.decode()
+    assert "0 customers match." in followed or "No customer matches" in followed
+    assert reverse("exports:registrations") + "?start=2025-06-01&amp;end=2025-06-30" in (
+        reports.content.decode()
+    )
+    assert 'aria-current="page">Export<' in followed

@@ -7,7 +7,9 @@ import io
 
 import openpyxl
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kundeflyt.crm.models import Customer
@@ -155,6 +157,54 @@ def test_the_lists_of_crms_and_imports(
 
     assert index.status_code == listing.status_code == 200
     assert listing.content.decode().count("kunder.csv") == 3
+
+
+def test_the_imports_page_costs_the_same_queries_for_one_crm_or_four(
+    client: Client, place: Place
+) -> None:
+    client.force_login(place.setup)
+    place.run(place.upload(csv_bytes([HEADER, kari(1)])))
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("imports:index"))
+    for n in range(3):
+        crm = CRMFactory(name=f"CRM {n}")
+        crm.data_owner.users.add(place.setup)
+        for m in range(7):
+            ImportBatch.objects.create(
+                crm=crm, actor_user=place.setup, file_name=f"fil-{n}-{m}.csv", file_kind="csv"
+            )
+
+    with CaptureQueriesContext(connection) as four:
+        page = client.get(reverse("imports:index")).content.decode()
+
+    assert len(four) == len(one)
+    assert page.count("fil-0-") == 5  # the latest five of each CRM
+    assert "fil-0-6.csv" in page and "fil-0-1.csv" not in page
+
+
+def test_the_customers_an_import_created_are_selected_from_its_summary(
+    client: Client, place: Place
+) -> None:
+    client.force_login(place.setup)
+    first = place.run(place.upload(csv_bytes([HEADER, kari(1), kari(2)])))
+    second = place.run(place.upload(csv_bytes([HEADER, kari(1), kari(3), kari(4), kari(5)])))
+    assert (first.created_count, second.created_count, second.duplicate_count) == (2, 3, 1)
+
+    summary = client.get(reverse("imports:batch", args=[second.pk])).content.decode()
+    link = f"{reverse('handling:crm_customers', args=[place.crm.pk])}?batch={second.pk}"
+    assert f'href="{link}"' in summary
+    page = client.get(link).content.decode()
+
+    assert "<strong>3 customers</strong>" in page
+    assert all(f"Nordmann {n}" in page for n in (3, 4, 5))
+    assert "Nordmann 1<" not in page and "Nordmann 2<" not in page
+    count = client.get(
+        reverse("handling:crm_customers_count", args=[place.crm.pk]), {"batch": first.pk}
+    )
+    assert "<strong>2 customers</strong>" in count.content.decode()
+    assert set(Customer.objects.values_list("import_batch_id", flat=True)) == {first.pk, second.pk}
+    refused = client.get(link.replace(str(second.pk), "x1")).content.decode()
+    assert "The filter was not used" in refused
 
 
 @pytest.mark.parametrize("name", ["imports:index"])

@@ -10,7 +10,11 @@ module per page or purpose. Callers import from the package.
 - ``selected``: who has which customer open
 """
 
-from kundeflyt.handling.selectors.customers import CustomerFilter, customers_filtered
+from kundeflyt.handling.selectors.customers import (
+    CustomerFilter,
+    customers_filtered,
+    imports_into,
+)
 from kundeflyt.handling.selectors.details import (
     AuditRow,
     CustomerDetails,
@@ -70,6 +74,7 @@ __all__ = [
     "customers_filtered",
     "customers_matching",
     "display_value",
+    "imports_into",
     "my_follow_ups",
     "my_work",
     "offered_outcomes",

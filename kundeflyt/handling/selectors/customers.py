@@ -16,6 +16,7 @@ from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.field_filters import FieldFilter, bounded_filter_text, field_filter
 from kundeflyt.crm.models import CRM, Customer, FieldDefinition
 from kundeflyt.handling.selectors.search import customers_matching
+from kundeflyt.imports.models import ImportBatch
 
 NO_CAMPAIGN = "none"
 BLOCKED_CHOICES = ("yes", "no")
@@ -27,6 +28,7 @@ class CustomerFilter:
     segment: int | None = None
     state: int | None = None
     blocked: str = ""  # one of BLOCKED_CHOICES, or "" for either
+    import_batch: int | None = None  # the import that created them
     query: str = ""
     fields: tuple[FieldFilter, ...] = ()
 
@@ -50,6 +52,7 @@ class CustomerFilter:
             segment=_id(data, "segment"),
             state=_id(data, "state"),
             blocked=blocked,
+            import_batch=_id(data, "batch"),
             query=bounded_filter_text(data.get("q"), "q"),
             fields=fields,
         )
@@ -78,8 +81,20 @@ def customers_filtered(actor: Actor, crm: CRM, filters: CustomerFilter) -> Query
         customers = customers.filter(placement__state_id=filters.state)
     if filters.blocked:
         customers = customers.filter(is_blocked=filters.blocked == "yes")
+    if filters.import_batch is not None:
+        customers = customers.filter(import_batch_id=filters.import_batch)
     if filters.query:
         customers = customers.filter(pk__in=customers_matching(actor, filters.query).values("pk"))
     for condition in filters.fields:
         customers = customers.filter(condition.q(customer=""))
     return customers
+
+
+def imports_into(crm: CRM, *, latest: int = 50) -> QuerySet[ImportBatch]:
+    """The CRM's latest imports that brought customers in (not undone), to select those
+    customers by."""
+    return (
+        ImportBatch.objects.filter(crm=crm, created_count__gt=0)
+        .exclude(status=ImportBatch.Status.UNDONE)
+        .only("pk", "file_name", "created_at", "created_count")[:latest]
+    )

@@ -40,6 +40,7 @@ FILTER_KEYS = (
     "segment",
     "state",
     "blocked",
+    "batch",
     "q",
     "field",
     "op",
@@ -110,7 +111,9 @@ def crm_customers(request: HttpRequest, crm_id: int) -> HttpResponse:
     ).order_by("name", "pk")
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     campaigns = list(
-        campaigns_visible_to(user_of(request)).filter(crm=crm).prefetch_related("segments")
+        campaigns_visible_to(user_of(request))
+        .filter(crm=crm)
+        .prefetch_related("segments", "flow__states")
     )
     return render(
         request,
@@ -128,6 +131,7 @@ def crm_customers(request: HttpRequest, crm_id: int) -> HttpResponse:
             "operators": FIELD_OPERATORS,
             "definitions": list(crm.fields.all()),
             "saved": SavedSelection.objects.filter(user=user_of(request), crm=crm),
+            "imports": selectors.imports_into(crm),
             "may_add": bool(campaigns),
         },
     )
