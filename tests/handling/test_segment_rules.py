@@ -73,9 +73,12 @@ def test_many_customers_are_placed_at_once_with_one_audit_row(
         for n in range(4)
     ]
 
-    placements = placements_create(SETUP, customers=customers, campaign=world.campaign)
+    placed = placements_create(SETUP, customers=customers, campaign=world.campaign)
 
+    placements = Placement.objects.filter(customer__in=customers).order_by("customer_id")
+    assert placed == 4
     assert [p.segment for p in placements] == [None, None, ruled["big"], ruled["big"]]
+    assert all(not p.is_final and p.holder is None and p.attempts == 0 for p in placements)
     assert all(p.state == world.campaign.flow.entry_state() for p in placements)
     entry = AuditEntry.objects.get(action="placement.create_batch")
     assert entry.after["customers"] == [c.pk for c in customers]

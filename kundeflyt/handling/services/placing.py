@@ -13,6 +13,7 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.visibility import check_may_work
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.audit import audit
+from kundeflyt.common.copying import copy_insert, copy_is_available
 from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.field_filters import FieldFilter
 from kundeflyt.crm.models import Customer
@@ -83,44 +84,55 @@ def placements_create(
     customers: Sequence[Customer],
     campaign: Campaign,
     segment: Segment | None = None,
-) -> list[Placement]:
-    """Place many customers that are in no campaign at once (an import's batch): available in
-    ``campaign``, in ``segment`` or the segment whose rule takes each, with one audit row for
-    the batch listing them. Called inside the importer's transaction."""
+) -> int:
+    """Place many customers that are in no campaign at once (an import's piece, a give-out):
+    available in ``campaign``, in ``segment`` or the segment whose rule takes each, with one
+    audit row for the batch listing them. Called inside the caller's transaction. Returns
+    how many were placed."""
     if any(c.crm_id != campaign.crm_id for c in customers):
         raise DomainError(
             _("The campaign belongs to another CRM than the customer."), field="campaign"
         )
     if segment is not None and segment.campaign_id != campaign.pk:
         raise DomainError(_("The segment belongs to another campaign."), field="segment")
+    if not customers:
+        return 0
     rules = [] if segment is not None else segment_rules(campaign)
+
+    def segment_id(customer: Customer) -> int | None:
+        chosen = segment or segment_for(customer.fields, rules)
+        return chosen.pk if chosen else None
+
     entry = campaign.flow.entry_state()
     now = timezone.now()
-    placements = Placement.objects.bulk_create(
-        Placement(
-            customer=customer,
-            campaign=campaign,
-            segment=segment or segment_for(customer.fields, rules),
-            state=entry,
-            state_since=now,
-            waiting_since=now,
-            **set_by(actor),
+    by = set_by(actor)
+    same = {
+        "campaign_id": campaign.pk,
+        "state_id": entry.pk,
+        "state_since": now,
+        "waiting_since": now,
+        "set_by_user_id": by["set_by_user"].pk if by["set_by_user"] else None,
+        "set_by_process": by["set_by_process"],
+    }
+    if copy_is_available():
+        rows = ((c.pk, segment_id(c)) for c in customers)
+        copy_insert(Placement, ("customer_id", "segment_id"), rows, same=same)
+    else:
+        Placement.objects.bulk_create(
+            Placement(customer_id=c.pk, segment_id=segment_id(c), **same) for c in customers
         )
-        for customer in customers
+    audit(
+        actor,
+        "placement.create_batch",
+        campaign,
+        after={
+            "campaign": campaign.pk,
+            "state": entry.pk,
+            "segment": segment.pk if segment else None,
+            "customers": [c.pk for c in customers],
+        },
     )
-    if placements:
-        audit(
-            actor,
-            "placement.create_batch",
-            campaign,
-            after={
-                "campaign": campaign.pk,
-                "state": entry.pk,
-                "segment": segment.pk if segment else None,
-                "customers": [p.customer_id for p in placements],
-            },
-        )
-    return placements
+    return len(customers)
 
 
 @transaction.atomic

@@ -43,6 +43,7 @@ from psycopg.types.json import Jsonb
 
 from kundeflyt.common.actors import actor_fields
 from kundeflyt.common.audit import audit
+from kundeflyt.common.copying import copy_insert, copy_is_available, next_ids
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import is_empty
 from kundeflyt.common.models import AuditEntry
@@ -367,13 +368,11 @@ class Run:
         if created:
             self.created.add(c.pk for c in created)
             if self.batch.campaign is not None:
-                placed = len(
-                    placements_create(
-                        self.actor,
-                        customers=[c for c in created if not c.is_blocked],
-                        campaign=self.batch.campaign,
-                        segment=self.batch.segment,
-                    )
+                placed = placements_create(
+                    self.actor,
+                    customers=[c for c in created if not c.is_blocked],
+                    campaign=self.batch.campaign,
+                    segment=self.batch.segment,
                 )
             audit(
                 self.actor,
@@ -509,7 +508,6 @@ class Run:
 
 CUSTOMER_COLUMNS = (
     "id",
-    "crm_id",
     "customer_id",
     "name",
     "phone1",
@@ -517,10 +515,7 @@ CUSTOMER_COLUMNS = (
     "phone3",
     "email",
     "fields",
-    "created_at",
-    "source",
     "is_blocked",
-    "import_batch_id",
 )
 
 
@@ -530,44 +525,42 @@ def customer_attnames() -> tuple[str, ...]:
 
 
 def insert_customers(customers: list[Customer]) -> list[Customer]:
-    """Write a piece's new customers (every value already checked) and give them their
-    primary keys: on PostgreSQL with ``COPY`` (ids taken from the table's sequence first),
-    which costs a tenth of what building an ``INSERT`` for each row costs; elsewhere with
-    ``bulk_create``. Inside the caller's transaction: the unique constraint on the customer id
-    still refuses a customer someone else created meanwhile (the piece is then retried)."""
+    """Write a piece's new customers (every value already checked, all of one CRM, batch and
+    time) and give them their primary keys: with ``COPY`` on PostgreSQL, elsewhere with
+    ``bulk_create``. Inside the caller's transaction: the unique constraint on the customer
+    id still refuses a customer someone else created meanwhile (the piece is then retried)."""
     if not customers:
         return []
-    if connection.vendor != "postgresql":
+    if not copy_is_available():
         return Customer.objects.bulk_create(customers, batch_size=CHUNK_ROWS)
-    table = Customer._meta.db_table
-    with connection.cursor() as wrapper:
-        wrapper.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(customers)],
-        )
-        ids = [row[0] for row in wrapper.fetchall()]
-        cursor = wrapper.cursor  # psycopg's own, for COPY; its errors become Django's
-        statement = f"COPY {table} ({', '.join(CUSTOMER_COLUMNS)}) FROM STDIN"
-        with connection.wrap_database_errors, cursor.copy(statement) as copy:
-            for pk, customer in zip(ids, customers, strict=True):
-                customer.pk = pk
-                copy.write_row(
-                    (
-                        pk,
-                        customer.crm_id,
-                        customer.customer_id,
-                        customer.name,
-                        customer.phone1,
-                        customer.phone2,
-                        customer.phone3,
-                        customer.email,
-                        Jsonb(customer.fields),
-                        customer.created_at,
-                        customer.source,
-                        customer.is_blocked,
-                        customer.import_batch_id,
-                    )
-                )
+    first = customers[0]
+    for pk, customer in zip(next_ids(Customer, len(customers)), customers, strict=True):
+        customer.pk = pk
+    copy_insert(
+        Customer,
+        CUSTOMER_COLUMNS,
+        (
+            (
+                c.pk,
+                c.customer_id,
+                c.name,
+                c.phone1,
+                c.phone2,
+                c.phone3,
+                c.email,
+                Jsonb(c.fields),
+                c.is_blocked,
+            )
+            for c in customers
+        ),
+        same={
+            "crm_id": first.crm_id,
+            "created_at": first.created_at,
+            "source": first.source,
+            "import_batch_id": first.import_batch_id,
+            "anonymised_at": None,
+        },
+    )
     for customer in customers:
         customer._state.adding = False
         customer._state.db = connection.alias
