@@ -55,3 +55,41 @@ def copy_insert(
         with connection.wrap_database_errors, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row((*row, *tail))
+
+
+class GrowingTables:
+    """Keeps PostgreSQL's row counts of tables a long write grows up to date. The planner
+    reads them: while it believes a customer table nearly empty, it finds a piece's customer
+    ids by reading every customer of the CRM (40 ms a piece at 150,000 customers, growing
+    with them) instead of probing the unique index (3 ms). Autovacuum catches up within a
+    minute where it runs; this does not wait for it. ``ANALYZE`` each time the tables have
+    grown by what they held at the last one: a few times for a million rows."""
+
+    FIRST_AFTER = 5_000  # rows; below this the planner's guess does not matter
+
+    def __init__(self, *models: type[Model]) -> None:
+        self.models = models
+        self.active = copy_is_available()
+        self.known = self._estimate() if self.active else 0
+        self.grown = 0
+
+    def _estimate(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
+                [self.models[0]._meta.db_table],
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def grew(self, rows: int) -> None:
+        """``rows`` more were committed; refresh the statistics when they count."""
+        self.grown += rows
+        if not self.active or self.grown < max(self.known, self.FIRST_AFTER):
+            return
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            for model in self.models:
+                cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+        self.known += self.grown
+        self.grown = 0

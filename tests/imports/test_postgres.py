@@ -195,3 +195,29 @@ def test_a_customer_created_meanwhile_by_someone_else_is_found_on_the_second_loo
     assert len(looks) == 2
     assert (batch.created_count, batch.duplicate_count) == (2, 1)
     assert Customer.objects.get(customer_id="2").name == "Først"
+
+
+def test_an_import_keeps_the_planners_row_counts_as_it_grows_the_tables(
+    place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While PostgreSQL believes the customer table empty, it looks a piece's customer ids up
+    by reading every customer of the CRM; the import refreshes its statistics as it goes."""
+    monkeypatch.setattr("kundeflyt.common.copying.GrowingTables.FIRST_AFTER", 20)
+    monkeypatch.setattr("kundeflyt.imports.services.running.CHUNK_ROWS", 25)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crm_customer")  # empty: what a fresh installation knows
+
+    def planned_rows() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'crm_customer'")
+            return float(cursor.fetchone()[0])  # type: ignore[index]
+
+    assert planned_rows() <= 0
+    batch = place.run(
+        place.upload(csv_bytes([HEADER, *(kari(n) for n in range(1, 201))])),
+        campaign=place.campaign,
+    )
+
+    assert batch.created_count == 200
+    # Analysed after 25, 50, 100 and 200 rows: the planner knows about what is there.
+    assert planned_rows() == 200

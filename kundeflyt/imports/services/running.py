@@ -43,11 +43,17 @@ from psycopg.types.json import Jsonb
 
 from kundeflyt.common.actors import actor_fields
 from kundeflyt.common.audit import audit
-from kundeflyt.common.copying import copy_insert, copy_is_available, next_ids
+from kundeflyt.common.copying import (
+    GrowingTables,
+    copy_insert,
+    copy_is_available,
+    next_ids,
+)
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import is_empty
 from kundeflyt.common.models import AuditEntry
 from kundeflyt.crm.models import BlockedNumber, Customer
+from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services import placements_create
 from kundeflyt.imports import files, helpers, storage
 from kundeflyt.imports.cells import PHONES, CleanRow, RowCleaner
@@ -199,6 +205,7 @@ class Run:
         self.created = CreatedHere()
         self.updated: set[int] = set()
         self.now = timezone.now()  # the time of the piece being written
+        self.tables = GrowingTables(Customer, Placement)
 
     def through(self, path: Any) -> str:
         shape = files.FileShape(
@@ -328,6 +335,7 @@ class Run:
                 blocked_count=F("blocked_count") + tally.blocked,
                 rejected_count=F("rejected_count") + tally.rejected,
             )
+        self.tables.grew(tally.created)
 
     def write(self, candidates: list[Candidate]) -> tuple[int, int, int, int, int]:
         """Classify the rows against the CRM, then create, place and update. Returns the
