@@ -48,6 +48,7 @@ def test_a_clients_excel_file_becomes_registrations_in_a_spreadsheet(
             Perm.CUSTOMER_HANDLING,
             Perm.EXTENDED_CUSTOMER_HANDLING,
             Perm.REPORTING,
+            Perm.INDIVIDUAL_RESULTS,  # the client is told who called
         ],
     )
     world.crm.data_owner.users.add(boss)
@@ -67,7 +68,7 @@ def test_a_clients_excel_file_becomes_registrations_in_a_spreadsheet(
         ]
     )
     page.get_by_role("button", name="Last opp og koble kolonnene").click()
-    expect(page.get_by_label("Telefon")).to_have_value("phone1")
+    expect(page.get_by_label("Telefon", exact=True)).to_have_value("phone1")
     page.get_by_label("Legg de nye kundene i").select_option(label="Strøm bedrift › Varme")
     page.get_by_role("button", name="Forhåndsvis de første radene").click()
     expect(page.locator("#preview")).to_contain_text("92 34 56 78")
@@ -82,18 +83,26 @@ def test_a_clients_excel_file_becomes_registrations_in_a_spreadsheet(
     expect(page.locator("#customer-count")).to_have_text("3 kunder")
     expect(page.get_by_label("Import")).to_have_value(str(batch.pk))
 
-    # Two agents work them.
-    for username in ("agent", "agent2"):
+    # Two agents work them: the first two, then back to My work; the second the third.
+    worked: list[str] = []
+    for username, count in (("agent", 2), ("agent2", 1)):
         agent = page.context.browser.new_page()  # type: ignore[union-attr]
         log_in_agent(agent, base, username)
         agent.get_by_role("button", name="Start working").first.click()
-        for _ in range(2 if username == "agent" else 1):
-            expect(agent.get_by_role("heading", level=1)).to_contain_text("AS")
+        heading = agent.get_by_role("heading", level=1)
+        for n in range(count):
+            if worked and n:
+                expect(heading).not_to_have_text(worked[-1])  # the next customer is in
+            expect(heading).to_contain_text("AS")
+            worked.append(heading.inner_text())
             agent.get_by_text("Ikke svar").click()
-            expect(agent.get_by_label("Comment")).to_be_visible()
             agent.get_by_label("Comment").fill(f"Ringte, {username}")
+            if n == count - 1:
+                agent.get_by_label("After saving").select_option("my_work")
             agent.get_by_role("button", name="Save").click()
+        expect(agent.get_by_role("button", name="Start working").first).to_be_visible()
         agent.close()
+    assert sorted(worked) == ["Fjordkraft Bygg AS", "Nordlys Handel AS", "Vestland IT AS"]
     assert Event.objects.filter(customer__import_batch=batch).count() == 3
     assert Placement.objects.filter(customer__import_batch=batch, attempts=1).count() == 3
 
@@ -109,6 +118,11 @@ def test_a_clients_excel_file_becomes_registrations_in_a_spreadsheet(
     rows = list(book["Registreringer"].iter_rows(values_only=True))
     header, lines = rows[0], [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert len(lines) == 3 and "Registrert av" in header
+    assert sorted(line["Registrert av"] for line in lines) == [
+        "Kari Nordmann",
+        "Kari Nordmann",
+        "Ola Hansen",
+    ]
     assert {line["Kunde-ID"] for line in lines} == {"9001", "9002", "9003"}
     assert sorted(line["Kommentar"] for line in lines) == [
         "Ringte, agent",
