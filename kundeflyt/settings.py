@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "kundeflyt.reports",
     "kundeflyt.imports",
     "kundeflyt.exports",
+    "kundeflyt.api",
+    "ninja",  # the API's docs page from its own static files (no CDN, no inline script)
     "django_tasks",  # Django's tasks API (the backport) for imports and large exports
     "django_tasks_db",  # …with its database backend: work survives a restart
     "axes",  # login lockout (see Accounts below)

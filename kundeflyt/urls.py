@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from kundeflyt.accounts.views import language_set
+from kundeflyt.api.api import api
 from kundeflyt.common.views import healthz
 
 urlpatterns = [
@@ -10,10 +11,12 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", language_set, name="set_language"),
+    path("account/api-tokens/", include("kundeflyt.api.urls")),
     path("account/", include("kundeflyt.accounts.urls")),
     path("admin/", admin.site.urls),
     path("reports/", include("kundeflyt.reports.urls")),
     path("imports/", include("kundeflyt.imports.urls")),
     path("exports/", include("kundeflyt.exports.urls")),
+    path("api/v1/", api.urls),
     path("", include("kundeflyt.handling.urls")),
 ]

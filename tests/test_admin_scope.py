@@ -28,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kundeflyt.accounts.models import Team, User
 from kundeflyt.accounts.permissions import Perm
+from kundeflyt.api.models import ApiToken
 from kundeflyt.campaigns.models import (
     Campaign,
     CampaignLink,
@@ -187,6 +188,9 @@ def build_side(name: str, sms_admin_phone: str) -> Side:
         TOTPDevice: phone,
         StaticDevice: codes,
         StaticToken: code,
+        ApiToken: ApiToken.objects.create(
+            user=agent, name=f"{name} CRM", prefix="kf_" + name[:8], digest=name.ljust(64, "0")
+        ),
     }
     return Side(owner, rows, agent)
 

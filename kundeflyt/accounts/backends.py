@@ -1,6 +1,7 @@
 """The product's permissions open Django's admin: *administrator* to everything of Kundeflyt,
-including login lockouts (to unlock a user) and two-factor devices (to reset a lost phone),
-*campaign setup* to data owners, CRMs, flows and campaigns. Users still need staff status."""
+including login lockouts (to unlock a user), two-factor devices (to reset a lost phone) and
+API tokens (to revoke one); *campaign setup* to data owners, CRMs, flows and campaigns. Users
+still need staff status."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.contrib.auth.backends import BaseBackend, ModelBackend
 GRANTS = {
     "administrator": {
         *("accounts", "auth", "crm", "flows", "campaigns", "handling", "common"),
-        *("axes", "otp_totp", "otp_static"),
+        *("axes", "otp_totp", "otp_static", "api"),
     },
     "campaign_setup": {"crm", "flows", "campaigns"},
 }

@@ -65,6 +65,7 @@ class User(AbstractUser):
             ("extended_customer_handling", _("Extended customer handling")),
             ("sms", _("SMS")),
             ("correct_registrations", _("Correct registrations")),
+            ("api_access", _("API access")),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,7 @@ class Perm(StrEnum):
     EXTENDED_CUSTOMER_HANDLING = "extended_customer_handling"
     SMS = "sms"
     CORRECT_REGISTRATIONS = "correct_registrations"
+    API_ACCESS = "api_access"
 
 
 def has_perm(actor: User | Process, perm: Perm) -> bool:

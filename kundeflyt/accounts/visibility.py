@@ -312,6 +312,9 @@ def administered(user: User, rows: QuerySet[M], action: str = VIEW) -> QuerySet[
     if label in LOGIN_RECORDS:
         # Login lockouts name a username: the user's own, or one nobody has (a superuser's).
         return rows.filter(username__in=users_administered_by(user, action).values("username"))
+    if label == "api.apitoken":
+        # A token is the user's: those who administer the user see and revoke it.
+        return rows.filter(user__in=users_administered_by(user, action))
     if label in TWO_FACTOR_DEVICES:
         return rows.filter(
             **{f"{TWO_FACTOR_DEVICES[label]}__in": users_administered_by(user, action)}

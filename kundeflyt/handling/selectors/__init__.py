@@ -12,6 +12,7 @@ module per page or purpose. Callers import from the package.
 
 from kundeflyt.handling.selectors.customers import (
     CustomerFilter,
+    check_may_handle_all,
     customers_filtered,
     imports_into,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "audit_rows",
     "campaign_workers",
     "card_fields",
+    "check_may_handle_all",
     "current_selection",
     "customer_details",
     "customer_events",

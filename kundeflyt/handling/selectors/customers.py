@@ -11,8 +11,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from kundeflyt.accounts.permissions import Perm, has_perm
 from kundeflyt.accounts.visibility import Actor, customers_visible_to
-from kundeflyt.common.errors import DomainError
+from kundeflyt.common.errors import DomainError, NotAllowed
 from kundeflyt.crm.field_filters import FieldFilter, bounded_filter_text, field_filter
 from kundeflyt.crm.models import CRM, Customer, FieldDefinition
 from kundeflyt.handling.selectors.search import customers_matching
@@ -66,6 +67,15 @@ def _id(data: Mapping[str, Any], name: str) -> int | None:
     if not re.fullmatch(r"[0-9]{1,18}", text):
         raise DomainError(_("Choose from the list."), field=name)
     return int(text)
+
+
+def check_may_handle_all(actor: Actor) -> None:
+    """A CRM's customers as a whole, across campaigns and in none, are for *campaign setup*
+    (who imports them) and *extended customer handling* (who gives them out)."""
+    if not (
+        has_perm(actor, Perm.CAMPAIGN_SETUP) or has_perm(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
+    ):
+        raise NotAllowed(_("This needs campaign setup or extended customer handling."))
 
 
 def customers_filtered(actor: Actor, crm: CRM, filters: CustomerFilter) -> QuerySet[Customer]:

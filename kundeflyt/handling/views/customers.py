@@ -16,14 +16,14 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kundeflyt.accounts.permissions import Perm, has_perm, require
+from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import (
     campaigns_open_to,
     campaigns_visible_to,
     data_owners_visible_to,
 )
 from kundeflyt.campaigns.models import Campaign, Segment
-from kundeflyt.common.errors import DomainError, NotAllowed
+from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import htmx_redirect, refused
 from kundeflyt.crm.field_filters import FIELD_OPERATORS
 from kundeflyt.crm.models import CRM, Customer
@@ -50,14 +50,8 @@ FILTER_KEYS = (
 )
 
 
-def _may_handle_all(request: HttpRequest) -> None:
-    user = user_of(request)
-    if not (has_perm(user, Perm.CAMPAIGN_SETUP) or has_perm(user, Perm.EXTENDED_CUSTOMER_HANDLING)):
-        raise NotAllowed(_("This page needs campaign setup or extended customer handling."))
-
-
 def _crm(request: HttpRequest, crm_id: int) -> CRM:
-    _may_handle_all(request)
+    selectors.check_may_handle_all(user_of(request))
     return get_object_or_404(
         CRM.objects.filter(data_owner__in=data_owners_visible_to(user_of(request))).select_related(
             "data_owner"
@@ -89,7 +83,7 @@ def _filtered(request: HttpRequest, crm: CRM, data: Any) -> tuple[Any, DomainErr
 @require_GET
 def customers_index(request: HttpRequest) -> HttpResponseBase:
     """The CRMs whose customers the user handles as a whole; straight to the one if one."""
-    _may_handle_all(request)
+    selectors.check_may_handle_all(user_of(request))
     crms = list(
         CRM.objects.filter(data_owner__in=data_owners_visible_to(user_of(request)))
         .select_related("data_owner")

@@ -1,0 +1,66 @@
+"""Every refusal of the API in one shape: ``application/problem+json`` (RFC 9457), with the
+field at fault and the reason, in the token user's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from kundeflyt.common.errors import DomainError
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Schema):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    field: str | None = None
+
+
+def problem(
+    api: NinjaAPI, request: HttpRequest, status: int, detail: str, field: str | None = None
+) -> HttpResponse:
+    titles = {400: _("Bad request"), 401: _("Not signed in"), 403: _("Not allowed")}
+    titles |= {404: _("Not found"), 409: _("Conflict"), 422: _("Invalid input")}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": titles.get(status, _("Error")),
+        "status": status,
+        "detail": detail,
+        "field": field,
+    }
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = PROBLEM
+    return response
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+        return problem(api, request, error.status, error.message, error.field)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+        response = problem(
+            api, request, 401, _("Send a valid API token: Authorization: Bearer <token>.")
+        )
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @api.exception_handler(ValidationError)
+    def invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
+        first = error.errors[0] if error.errors else {}
+        location = [str(part) for part in first.get("loc", ()) if part not in ("query", "body")]
+        return problem(
+            api, request, 422, str(first.get("msg", _("Invalid input."))), ".".join(location)
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+        return problem(api, request, error.status_code, str(error))

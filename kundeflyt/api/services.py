@@ -1,0 +1,85 @@
+"""Making, using and revoking API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, has_perm, require
+from kundeflyt.api.models import NAME_LENGTH, ApiToken
+from kundeflyt.common.audit import audit
+from kundeflyt.common.bounds import bounded_text
+from kundeflyt.common.errors import DomainError, NotFound
+
+PREFIX = "kf_"
+LONGEST_LIFE = dt.timedelta(days=3 * 366)
+# A token's use is written down at most this often: not a write per request.
+USE_RECORDED_EVERY = dt.timedelta(minutes=5)
+
+
+def digest_of(raw: str) -> str:
+    """Tokens are 256 random bits: a plain SHA-256 is enough to keep them unreadable."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(
+    actor: User, *, name: str, expires_at: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token for the actor, who needs *API access*. Returns the token and its text,
+    which is shown once and never stored."""
+    require(actor, Perm.API_ACCESS)
+    name = bounded_text(name, field="name", max_length=NAME_LENGTH, label=_("Name"))
+    if not name:
+        raise DomainError(_("Give the token a name."), field="name")
+    now = timezone.now()
+    if expires_at is not None and not now < expires_at <= now + LONGEST_LIFE:
+        raise DomainError(
+            _("A token expires between now and three years from now."), field="expires_at"
+        )
+    raw = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=actor, name=name, prefix=raw[:11], digest=digest_of(raw), expires_at=expires_at
+    )
+    audit(actor, "api_token.create", token, after={"name": name, "prefix": token.prefix})
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(actor: User, *, token_id: int) -> ApiToken:
+    """Revoke one of the actor's own tokens; an administrator may revoke anyone's."""
+    tokens = ApiToken.objects.select_for_update()
+    if not has_perm(actor, Perm.ADMINISTRATOR):
+        tokens = tokens.filter(user=actor)
+    token = tokens.filter(pk=token_id).first()
+    if token is None:
+        raise NotFound(_("No such token."), field="token")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.revoked_by = actor
+        token.save(update_fields=["revoked_at", "revoked_by"])
+        audit(actor, "api_token.revoke", token, after={"user": token.user_id})
+    return token
+
+
+def token_user(raw: str) -> User | None:
+    """The user a presented token acts as, if it is usable: known, not revoked or expired,
+    its user active and still holding *API access*. Records when it was last used."""
+    if not raw.startswith(PREFIX) or len(raw) > 100:
+        return None
+    token = ApiToken.objects.select_related("user").filter(digest=digest_of(raw)).first()
+    now = timezone.now()
+    if token is None or not token.is_usable(now):
+        return None
+    user = token.user
+    if not user.is_active or not has_perm(user, Perm.API_ACCESS):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return user
