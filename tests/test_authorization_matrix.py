@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm
+from kundeflyt.api.models import ApiToken
 from kundeflyt.crm.models import Customer
 from kundeflyt.handling.models import Event
 from tests.factories import UserFactory
@@ -94,6 +95,8 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
                 model = admin_model(route) or User
                 if route == "admin:view_on_site":
                     model = Customer
+                if route.startswith("api_tokens:"):
+                    model = ApiToken
                 kwargs[name] = alfa[model].pk
             case "url":
                 kwargs[name] = "no-such-page/"
@@ -216,7 +219,8 @@ EXPECTED: dict[str, str] = {
     "api:campaigns": "401 401 401 401 401 401 401",
     "api:customers_list": "401 401 401 401 401 401 401",
     "api:customer_get": "401 401 401 401 401 401 401",
-    "api:customers_lookup": "401 401 401 401 401 401 401",
+    "api:customers_by_customer_id": "401 401 401 401 401 401 401",
+    "api:customers_by_phone": "401 401 401 401 401 401 401",
     # API tokens: made on the account page by users with API access (an empty form is
     # refused); revoked by their owner or an administrator; listed in the admin, never
     # added or deleted there.

@@ -3,13 +3,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from kundeflyt.api import problems
 from kundeflyt.api.auth import TokenAuth
+from kundeflyt.api.problems import PROBLEM
 from kundeflyt.api.routes import customers, setup
 
-api = NinjaAPI(
+
+class KundeflytAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        """Refusals are documented as what they are: ``application/problem+json``."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if int(code) >= 400 and "application/json" in content:
+                        answer["content"] = {PROBLEM: content["application/json"]}
+        return schema
+
+
+api = KundeflytAPI(
     title="Kundeflyt API",
     version="1",
     description=(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import translation
 from ninja.security import HttpBearer
 
 from kundeflyt.accounts.models import User
@@ -21,6 +22,8 @@ class TokenAuth(HttpBearer):
         user = token_user(token)
         if user is not None:
             request.user = user  # the selectors and services read the actor from here
+            translation.activate(user.language)  # refusals in the user's language
+            request.LANGUAGE_CODE = user.language
         return user
 
 

@@ -23,6 +23,10 @@ class Problem(Schema):
     field: str | None = None
 
 
+# The refusals every operation may answer, for its entry in the schema.
+REFUSALS: dict[int, type[Problem]] = {code: Problem for code in (400, 401, 403, 404, 422)}
+
+
 def problem(
     api: NinjaAPI, request: HttpRequest, status: int, detail: str, field: str | None = None
 ) -> HttpResponse:

@@ -9,6 +9,7 @@ from ninja import Router
 from kundeflyt.accounts.permissions import Perm, has_perm
 from kundeflyt.accounts.visibility import campaigns_visible_to, data_owners_visible_to
 from kundeflyt.api.auth import user_of
+from kundeflyt.api.problems import REFUSALS
 from kundeflyt.api.schemas import (
     CampaignOut,
     CrmOut,
@@ -26,7 +27,7 @@ from kundeflyt.flows.models import Outcome, State
 router = Router(tags=["setup"])
 
 
-@router.get("/me", response=Me, summary="The token's user")
+@router.get("/me", response={200: Me, **REFUSALS}, summary="The token's user")
 def me(request: HttpRequest) -> Me:
     """The user the token acts as, with the product permissions it holds.
 
@@ -44,14 +45,14 @@ def me(request: HttpRequest) -> Me:
     )
 
 
-@router.get("/data-owners", response=list[DataOwnerOut], summary="Data owners")
+@router.get("/data-owners", response={200: list[DataOwnerOut], **REFUSALS}, summary="Data owners")
 def data_owners(request: HttpRequest) -> list[DataOwnerOut]:
     """The data owners the user is granted."""
     owners = data_owners_visible_to(user_of(request)).order_by("name", "pk")
     return [DataOwnerOut(id=o.pk, name=o.name) for o in owners]
 
 
-@router.get("/crms", response=list[CrmOut], summary="CRMs with their fields")
+@router.get("/crms", response={200: list[CrmOut], **REFUSALS}, summary="CRMs with their fields")
 def crms(request: HttpRequest) -> list[CrmOut]:
     """The CRMs of those data owners, each with its information fields in card order."""
     found = (
@@ -81,7 +82,7 @@ def crms(request: HttpRequest) -> list[CrmOut]:
     ]
 
 
-@router.get("/campaigns", response=list[CampaignOut], summary="Campaigns")
+@router.get("/campaigns", response={200: list[CampaignOut], **REFUSALS}, summary="Campaigns")
 def campaigns(request: HttpRequest) -> list[CampaignOut]:
     """The campaigns the user may see, with their segments by priority and their flow's
     states and outcomes."""

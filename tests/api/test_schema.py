@@ -1,0 +1,68 @@
+"""schemathesis against the live OpenAPI schema: every operation, generated input, as a user
+with a token and data of two data owners; never a server error, and every answer is one the
+schema declares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+
+from kundeflyt.accounts.permissions import Perm
+from tests.api.conftest import Tenants, grant, token_for
+
+pytestmark = pytest.mark.django_db
+
+
+# The schema as the API serves it (building it reads no data). Input the schema allows: the
+# test sends its token itself, which a negative case (one without the token) cannot take
+# away; tests/api/test_read.py sends input outside the schema, and the test below no token.
+schema = schemathesis.openapi.from_wsgi(
+    "/api/v1/openapi.json",
+    get_wsgi_application(),
+    config=SchemathesisConfig.from_dict({"generation": {"mode": "positive"}}),
+)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection() -> Iterator[None]:
+    """schemathesis calls the WSGI application itself: Django's request signals would close
+    the test's database connection after each call, as the test client keeps them from."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def bearer(tenants: Tenants) -> dict[str, str]:
+    world = tenants.world
+    for n in range(3):
+        world.customer(n, phone1=f"+479123456{n}", fields={"employees": n})
+    user = grant(world.supervisor, Perm.CAMPAIGN_SETUP)
+    return {"Authorization": f"Bearer {token_for(user)}"}
+
+
+# The fixtures' data and token serve every generated request alike: nothing a read changes.
+FIXTURES_SHARED = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@schema.parametrize()
+@FIXTURES_SHARED
+def test_every_operation_answers_within_its_schema(case: Any, bearer: dict[str, str]) -> None:
+    case.call_and_validate(headers=bearer)
+
+
+@schema.parametrize()
+@FIXTURES_SHARED
+def test_without_a_token_every_operation_answers_401(case: Any) -> None:
+    response = case.call()
+    assert response.status_code == 401, (case.path, response.text)
