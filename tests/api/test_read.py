@@ -105,33 +105,24 @@ def test_an_agent_may_read_a_customer_but_not_list_a_crm(client: Client, tenants
 
 
 @pytest.mark.parametrize(
-    ("params", "field"),
-    [({"limit": "0"}, "limit"), ({"limit": "501"}, "limit"), ({"after": "x"}, "after")],
-)
-def test_input_outside_the_schema_is_422_naming_its_field(
-    boss: Api, tenants: Tenants, params: dict[str, str], field: str
-) -> None:
-    answer = boss.get("/customers", crm=tenants.world.crm.pk, **params)
-
-    assert answer.status_code == 422, answer.content
-    assert answer["Content-Type"] == "application/problem+json"
-    assert answer.json()["field"] == field
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
+    ("params", "field", "status"),
     [
-        ({"campaign": "abc"}, "campaign"),
-        ({"field": "nope"}, "field"),
-        ({"field": "employees", "op": "range", "low": "1e999999"}, "low"),
+        # Outside the schema: 422.
+        ({"limit": "0"}, "limit", 422),
+        ({"limit": "501"}, "limit", 422),
+        ({"after": "x"}, "after", 422),
+        # Within the schema, refused by the filters, as the pages refuse them: 400.
+        ({"campaign": "abc"}, "campaign", 400),
+        ({"field": "nope"}, "field", 400),
+        ({"field": "employees", "op": "range", "low": "1e999999"}, "low", 400),
     ],
 )
 def test_bad_list_input_names_its_field(
-    boss: Api, tenants: Tenants, params: dict[str, str], field: str
+    boss: Api, tenants: Tenants, params: dict[str, str], field: str, status: int
 ) -> None:
     answer = boss.get("/customers", crm=tenants.world.crm.pk, **params)
 
-    assert answer.status_code == 400, answer.content
+    assert answer.status_code == status, answer.content
     assert answer["Content-Type"] == "application/problem+json"
     assert answer.json()["field"] == field
 
