@@ -30,27 +30,14 @@ from kundeflyt.exports.selectors import (
     registrations_export,
 )
 from kundeflyt.handling.selectors import CustomerFilter, PlacementFilter
+from kundeflyt.handling.selectors.customers import CUSTOMER_FILTER_PARAMS
 from kundeflyt.reports.forms import ReportFilterForm
 
 # The parameters each kind reads: the campaign list's filters, and the report filters.
 PARAMS = {
-    Export.Kind.CUSTOMERS: (
-        "crm",
-        "campaign",
-        "segment",
-        "state",
-        "follow_up",
-        "responsible",
-        "reach",
-        "blocked",
-        "batch",
-        "q",
-        "field",
-        "op",
-        "value",
-        "low",
-        "high",
-    ),
+    # A data owner's customer page (crm and its filters), or a campaign list (its filters
+    # add the follow-up, the responsible user and reachability).
+    Export.Kind.CUSTOMERS: ("crm", *CUSTOMER_FILTER_PARAMS, "follow_up", "responsible", "reach"),
     Export.Kind.REGISTRATIONS: (
         "start",
         "end",

@@ -21,6 +21,21 @@ from kundeflyt.imports.models import ImportBatch
 
 NO_CAMPAIGN = "none"
 BLOCKED_CHOICES = ("yes", "no")
+# The query parameters ``CustomerFilter.from_query`` reads: the page carries them on, and an
+# export of the page's customers keeps them.
+CUSTOMER_FILTER_PARAMS = (
+    "campaign",
+    "segment",
+    "state",
+    "blocked",
+    "batch",
+    "q",
+    "field",
+    "op",
+    "value",
+    "low",
+    "high",
+)
 
 
 @dataclass(frozen=True)

@@ -30,24 +30,11 @@ from kundeflyt.crm.models import CRM, Customer
 from kundeflyt.handling import selectors, services
 from kundeflyt.handling.forms import parse_id, parse_int
 from kundeflyt.handling.models import SavedSelection
-from kundeflyt.handling.selectors.customers import NO_CAMPAIGN
+from kundeflyt.handling.selectors.customers import CUSTOMER_FILTER_PARAMS, NO_CAMPAIGN
 from kundeflyt.handling.selectors.screen import standard_field_label
 from kundeflyt.handling.views.common import WORKING, user_of
 
 PAGE_SIZE = 50
-FILTER_KEYS = (
-    "campaign",
-    "segment",
-    "state",
-    "blocked",
-    "batch",
-    "q",
-    "field",
-    "op",
-    "value",
-    "low",
-    "high",
-)
 
 
 def _crm(request: HttpRequest, crm_id: int) -> CRM:
@@ -62,7 +49,7 @@ def _crm(request: HttpRequest, crm_id: int) -> CRM:
 
 def _filter_items(data: Any) -> list[tuple[str, str]]:
     """The filter part of a request, to carry from the list to the give-out and back."""
-    return [(k, v) for k in FILTER_KEYS for v in data.getlist(k) if v]
+    return [(k, v) for k in CUSTOMER_FILTER_PARAMS for v in data.getlist(k) if v]
 
 
 def _filter_query(data: Any) -> str:
