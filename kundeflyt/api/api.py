@@ -11,7 +11,7 @@ from ninja.openapi.schema import OpenAPISchema
 from kundeflyt.api import problems
 from kundeflyt.api.auth import TokenAuth
 from kundeflyt.api.problems import PROBLEM
-from kundeflyt.api.routes import customers, setup
+from kundeflyt.api.routes import customers, registrations, setup
 
 
 class KundeflytAPI(NinjaAPI):
@@ -42,3 +42,4 @@ api = KundeflytAPI(
 problems.install(api)
 api.add_router("", setup.router)
 api.add_router("", customers.router)
+api.add_router("", registrations.router)

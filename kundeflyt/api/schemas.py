@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Schema
@@ -101,4 +102,58 @@ class CustomerOut(Schema):
 
 class CustomerPage(Schema):
     items: list[CustomerOut]
+    next: str | None
+
+
+class ProductLineOut(Schema):
+    id: int
+    product: int
+    status: str  # offered or sold
+    quantity: int
+    unit_price: Decimal | None  # only with *revenue*
+    currency: str | None
+    extra: dict[str, Any]
+
+
+class MeetingOut(Schema):
+    id: int
+    starts_at: dt.datetime
+    duration_minutes: int
+    place: str
+    with_whom: str
+
+
+class RegistrationOut(Schema):
+    """One registered outcome, as it was registered: never edited; a correction is a new
+    registration that `corrects` this one, which then reads `corrected_by` it."""
+
+    id: int
+    customer: int
+    customer_id: str
+    campaign: int
+    segment: int | None
+    outcome: int
+    outcome_key: str
+    option: int | None
+    from_state: int
+    to_state: int
+    registered_at: dt.datetime
+    user: int | None  # who registered it; people are named only with *individual results*
+    process: str  # …or the process that did
+    comment: str
+    extra: dict[str, Any]
+    follow_up_at: dt.datetime | None
+    follow_up_user: int | None
+    products: list[ProductLineOut]
+    meeting: MeetingOut | None
+    included_in_reports: bool
+    counts_for_user: int | None
+    counts_at: dt.datetime
+    counts_in_reports: bool
+    corrects: int | None
+    corrected_by: int | None
+
+
+class RegistrationPage(Schema):
+    items: list[RegistrationOut]
     next: str | None

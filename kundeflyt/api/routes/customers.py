@@ -14,6 +14,7 @@ from pydantic import Field
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import customers_visible_to, data_owners_visible_to
 from kundeflyt.api.auth import user_of
+from kundeflyt.api.paging import LARGEST_PAGE, Paging, page_of
 from kundeflyt.api.problems import REFUSALS
 from kundeflyt.api.schemas import CustomerOut, CustomerPage, Id, StatusOut
 from kundeflyt.common.errors import NotFound
@@ -23,14 +24,9 @@ from kundeflyt.handling.selectors import CustomerFilter, check_may_handle_all, c
 
 router = Router(tags=["customers"])
 
-PAGE = 50
-LARGEST_PAGE = 500
 
-
-class ListQuery(Schema):
+class ListQuery(Paging):
     crm: Id
-    limit: Annotated[int, Field(ge=1, le=LARGEST_PAGE)] = PAGE
-    after: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0  # the last id of the previous page
 
 
 def customer_out(customer: Customer) -> CustomerOut:
@@ -91,18 +87,7 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> CustomerPag
     if crm is None:
         raise NotFound(_("No such CRM."), field="crm")
     filters = CustomerFilter.from_query(request.GET, list(crm.fields.all()))
-    found = list(
-        _with_status(customers_filtered(user, crm, filters))
-        .filter(pk__gt=query.after)
-        .order_by("pk")[: query.limit + 1]
-    )
-    more = len(found) > query.limit
-    found = found[: query.limit]
-    following = None
-    if more:
-        params = request.GET.copy()
-        params["after"] = str(found[-1].pk)
-        following = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+    found, following = page_of(request, _with_status(customers_filtered(user, crm, filters)), query)
     return CustomerPage(items=[customer_out(c) for c in found], next=following)
 
 

@@ -19,6 +19,7 @@ from kundeflyt.exports.selectors.registrations import (
     REGISTERED,
     REPORTS,
     RegistrationFilter,
+    products_and_meetings,
     registrations_export,
     registrations_matching,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "export_progress",
     "exports_of",
     "may_export_customers",
+    "products_and_meetings",
     "registrations_export",
     "registrations_matching",
 ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import formats
 from django.utils.translation import gettext as _
 
@@ -78,6 +78,8 @@ EVENT_VALUES = (
 class RegistrationFilter:
     period: ReportFilter
     basis: str = REGISTERED
+    # Registered since, or corrected since (the correction marks it corrected): a sync's mark.
+    changed_since: dt.datetime | None = None
 
 
 def registrations_matching(actor: User, filters: RegistrationFilter) -> QuerySet[Event]:
@@ -104,6 +106,11 @@ def registrations_matching(actor: User, filters: RegistrationFilter) -> QuerySet
         events = events.filter(segment_id=f.segment)
     if f.outcome is not None:
         events = events.filter(outcome_id=f.outcome)
+    if filters.changed_since is not None:
+        since = filters.changed_since
+        events = events.filter(
+            Q(registered_at__gte=since) | Q(corrected_by__registered_at__gte=since)
+        )
     return events
 
 
@@ -193,7 +200,7 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
         found = events.order_by("registered_at", "pk").values_list(*EVENT_VALUES)
         for chunk in batched(found.iterator(chunk_size=CHUNK), CHUNK):
             people.load(r[i] for r in chunk for i in (2, 4, 16))
-            lines, meetings = _made_by(chunk)
+            lines, meetings = products_and_meetings([row[0] for row in chunk])
             for (
                 pk,
                 registered_at,
@@ -326,19 +333,19 @@ def _extra_fields(
     return found
 
 
-def _made_by(
-    chunk: list[tuple[Any, ...]],
+def products_and_meetings(
+    ids: list[int],
 ) -> tuple[dict[int, list[dict[str, Any]]], dict[int, dict[str, Any]]]:
-    """The product lines and (not deleted) meetings of a chunk's registrations: one query
-    each per chunk, by the chunk's ids (a subquery over the chunk's span of time let SQLite
-    scan the events again for every chunk). Asked for every registration, not only those
-    whose outcome makes them today: an outcome's setup may have changed since."""
-    ids = [row[0] for row in chunk]
+    """The product lines and (not deleted) meetings of these registrations: one query each,
+    by the ids (a subquery over a chunk's span of time let SQLite scan the events again for
+    every chunk). Asked for every registration, not only those whose outcome makes them
+    today: an outcome's setup may have changed since."""
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in (
         ProductLine.objects.filter(event_id__in=ids)
         .order_by("event_id", "pk")
         .values(
+            "pk",
             "event_id",
             "product_id",
             "status",
@@ -353,7 +360,7 @@ def _made_by(
     for meeting in (
         Meeting.objects.filter(event_id__in=ids, deleted_at__isnull=True)
         .order_by("event_id", "starts_at", "pk")
-        .values("event_id", "starts_at", "place", "with_whom")
+        .values("pk", "event_id", "starts_at", "duration_minutes", "place", "with_whom")
     ):
         meetings.setdefault(meeting["event_id"], dict(meeting))
     return lines, meetings
