@@ -219,8 +219,11 @@ EXPECTED: dict[str, str] = {
     "api:campaigns": "401 401 401 401 401 401 401",
     "api:customers_list": "401 401 401 401 401 401 401",
     "api:customer_get": "401 401 401 401 401 401 401",
+    "api:customer_new": "401 401 401 401 401 401 401",
+    "api:customer_change": "401 401 401 401 401 401 401",
     "api:customers_by_customer_id": "401 401 401 401 401 401 401",
     "api:customers_by_phone": "401 401 401 401 401 401 401",
+    "api:registrations_list": "401 401 401 401 401 401 401",
     # API tokens: made on the account page by users with API access (an empty form is
     # refused); revoked by their owner or an administrator; listed in the admin, never
     # added or deleted there.

@@ -48,3 +48,30 @@ class ApiToken(models.Model):
     def is_usable(self, now: dt.datetime | None = None) -> bool:
         moment = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > moment)
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` on a write, with the answer it got: the same key again
+    gets the same answer, and the write is not made twice. Unique per user, so two clients'
+    keys never meet; kept with the request's fingerprint, so a key reused for another
+    request is refused rather than answered with the first one's result."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=200)
+    fingerprint = models.CharField(_("SHA-256 of the request"), max_length=64)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    status = models.PositiveSmallIntegerField(_("status"), null=True)
+    body = models.JSONField(_("answer"), null=True)
+    headers = models.JSONField(_("headers"), default=dict)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -25,6 +25,10 @@ class Problem(Schema):
 
 # The refusals every operation may answer, for its entry in the schema.
 REFUSALS: dict[int, type[Problem]] = {code: Problem for code in (400, 401, 403, 404, 422)}
+# …and a write's: taken by someone else first (409), changed since it was read (412), or
+# sent without the version it changes (428).
+WRITE_REFUSALS = REFUSALS | {409: Problem}
+VERSIONED_WRITE_REFUSALS = WRITE_REFUSALS | {412: Problem, 428: Problem}
 
 
 def problem(
@@ -32,6 +36,7 @@ def problem(
 ) -> HttpResponse:
     titles = {400: _("Bad request"), 401: _("Not signed in"), 403: _("Not allowed")}
     titles |= {404: _("Not found"), 409: _("Conflict"), 422: _("Invalid input")}
+    titles |= {412: _("Changed since you read it"), 428: _("Say which version you change")}
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": titles.get(status, _("Error")),

@@ -42,3 +42,10 @@ class Conflict(DomainError):
 
     status = 409
     code = "conflict"
+
+
+class Stale(DomainError):
+    """The writer read an older version than the one stored: someone changed it since."""
+
+    status = 412
+    code = "stale"

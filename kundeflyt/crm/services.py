@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -14,7 +17,7 @@ from kundeflyt.accounts.visibility import check_may_see_customer, data_owners_vi
 from kundeflyt.common.actors import Process
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
-from kundeflyt.common.errors import DomainError, NotAllowed
+from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, Stale
 from kundeflyt.common.fields import FieldType, clean_field_value
 from kundeflyt.common.phones import normalise_phone
 from kundeflyt.crm.models import CRM, BlockedNumber, Customer, FieldDefinition, customers_with_phone
@@ -79,7 +82,7 @@ def _check_unique(crm: CRM, data: Mapping[str, Any], *, exclude_pk: int | None) 
     if exclude_pk:
         others = others.exclude(pk=exclude_pk)
     if "customer_id" in data and others.filter(customer_id=data["customer_id"]).exists():
-        raise DomainError(
+        raise Conflict(
             _("Another customer in this CRM has the customer id “%(id)s”.")
             % {"id": data["customer_id"]},
             field="customer_id",
@@ -91,7 +94,7 @@ def _check_unique(crm: CRM, data: Mapping[str, Any], *, exclude_pk: int | None) 
             value not in (None, "", [])
             and others.filter(**{f"fields__{definition.key}": value}).exists()
         ):
-            raise DomainError(
+            raise Conflict(
                 _("Another customer has the same %(label)s (“%(value)s”).")
                 % {"label": definition.label, "value": value},
                 field=definition.key,
@@ -122,6 +125,15 @@ def customer_value_clean(key: str, value: Any, definition: FieldDefinition | Non
 
 def customer_snapshot(customer: Customer) -> dict[str, Any]:
     return {key: getattr(customer, key) for key in STANDARD_FIELDS} | {"fields": customer.fields}
+
+
+def customer_version(customer: Customer) -> str:
+    """What the customer holds, as a digest: a writer that read this version may write only
+    while it is still the customer's (optimistic concurrency). A digest of the values rather
+    than a counter, so that every writer (card, import, API) makes it stale without being
+    told to."""
+    snapshot = json.dumps(customer_snapshot(customer), sort_keys=True, cls=DjangoJSONEncoder)
+    return hashlib.sha256(snapshot.encode()).hexdigest()[:24]
 
 
 @transaction.atomic
@@ -164,7 +176,7 @@ def customer_create(
             )
     except IntegrityError:
         # Two creators raced past the check above; the unique constraint decided.
-        raise DomainError(
+        raise Conflict(
             _("Another customer in this CRM has the customer id “%(id)s”.")
             % {"id": data["customer_id"]},
             field="customer_id",
@@ -182,13 +194,20 @@ def customer_create(
 
 @transaction.atomic
 def customer_update(
-    actor: User | Process, *, customer: Customer, changes: Mapping[str, Any]
+    actor: User | Process,
+    *,
+    customer: Customer,
+    changes: Mapping[str, Any],
+    version: str | None = None,
 ) -> Customer:
     """Change standard or CRM fields of a customer; each value is checked by its type and the
-    change is audited with the values before and after."""
+    change is audited with the values before and after. With ``version`` (from
+    ``customer_version``) the change is made only if nobody changed the customer since."""
     require(actor, Perm.CUSTOMER_HANDLING)
     check_may_see_customer(actor, customer.pk)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if version is not None and version != customer_version(customer):
+        raise Stale(_("The customer was changed since you read it. Read it again."))
     before = customer_snapshot(customer)
     standard = {k: _clean_standard(k, v) for k, v in changes.items() if k in STANDARD_FIELDS}
     if standard.get("customer_id", customer.customer_id) != customer.customer_id and not has_perm(

@@ -57,8 +57,7 @@ def test_a_day_of_registrations_comes_a_page_at_a_time_with_who_and_what(
 ) -> None:
     world = tenants.world
     events = [
-        register(world, world.customer(n).pk, "no_answer", comment=f"Forsøk {n}")
-        for n in range(7)
+        register(world, world.customer(n).pk, "no_answer", comment=f"Forsøk {n}") for n in range(7)
     ]
     today = timezone.localdate().isoformat()
 

@@ -1,26 +1,43 @@
-"""Customers: a CRM's customers by the filters of the customer pages, a page at a time, and
-one customer by our id, by the CRM's customer id or by a phone number in any form."""
+"""Customers: a CRM's customers by the filters of the customer pages, a page at a time; one
+customer by our id, by the CRM's customer id or by a phone number in any form; creating one
+(placed in a campaign if asked) and changing its fields, each through the card's services."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Header, Query, Router, Schema, Status
+from ninja.errors import HttpError
 from pydantic import Field
 
 from kundeflyt.accounts.permissions import Perm, require
-from kundeflyt.accounts.visibility import customers_visible_to, data_owners_visible_to
+from kundeflyt.accounts.visibility import (
+    campaigns_visible_to,
+    customers_visible_to,
+    data_owners_visible_to,
+)
 from kundeflyt.api.auth import user_of
+from kundeflyt.api.idempotency import Answer, Key, once
 from kundeflyt.api.paging import LARGEST_PAGE, Paging, page_of
-from kundeflyt.api.problems import REFUSALS
+from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS, WRITE_REFUSALS
 from kundeflyt.api.schemas import CustomerOut, CustomerPage, Id, StatusOut
-from kundeflyt.common.errors import NotFound
+from kundeflyt.campaigns.models import Segment
+from kundeflyt.common.bounds import FIELD_TEXT
+from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.common.phones import phone_search_variants
 from kundeflyt.crm.models import CRM, Customer
+from kundeflyt.crm.services import (
+    STANDARD_FIELDS,
+    customer_create,
+    customer_update,
+    customer_version,
+)
 from kundeflyt.handling.selectors import CustomerFilter, check_may_handle_all, customers_filtered
+from kundeflyt.handling.services import customer_add
 
 router = Router(tags=["customers"])
 
@@ -94,14 +111,15 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> CustomerPag
 @router.get(
     "/customers/{customer_id}", response={200: CustomerOut, **REFUSALS}, summary="One customer"
 )
-def customer_get(request: HttpRequest, customer_id: Id) -> CustomerOut:
-    """A customer the user may see, by our id, with where it is worked. Needs *customer
-    handling*."""
+def customer_get(request: HttpRequest, response: HttpResponse, customer_id: Id) -> CustomerOut:
+    """A customer the user may see, by our id, with where it is worked, and its `ETag` to
+    change it with. Needs *customer handling*."""
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
     found = _with_status(customers_visible_to(user)).filter(pk=customer_id).first()
     if found is None:
         raise NotFound(_("No such customer."), field="customer")
+    response["ETag"] = f'"{customer_version(found)}"'
     return customer_out(found)
 
 
@@ -151,3 +169,135 @@ def customers_by_phone(request: HttpRequest, query: Query[ByPhone]) -> list[Cust
         return []
     customers = customers_visible_to(user).filter(crm_id=query.crm)
     return _found(customers.filter(Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)))
+
+
+Text = Annotated[str, Field(max_length=FIELD_TEXT)]
+
+
+class CustomerIn(Schema):
+    crm: Id
+    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Text = ""
+    phone1: Text = ""
+    phone2: Text = ""
+    phone3: Text = ""
+    email: Text = ""
+    fields: dict[str, Any] = {}
+    campaign: Id | None = None  # placed there, available, when given
+    segment: Id | None = None  # …in this segment; without one the segments' field rules decide
+
+
+class CustomerChanges(Schema):
+    """Only what is sent is changed; `fields` changes only the information fields it names."""
+
+    customer_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: Text | None = None
+    phone1: Text | None = None
+    phone2: Text | None = None
+    phone3: Text | None = None
+    email: Text | None = None
+    fields: dict[str, Any] | None = None
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The customer's `ETag` as read: a stale one answers 412."),
+]
+
+
+def _answer(customer: Customer, status: int) -> Answer:
+    found = _with_status(Customer.objects.filter(pk=customer.pk)).get()
+    return Answer(
+        status,
+        customer_out(found).model_dump(mode="json"),
+        {
+            "ETag": f'"{customer_version(found)}"',
+            "Location": reverse("api:customer_get", kwargs={"customer_id": found.pk}),
+        },
+    )
+
+
+@router.post(
+    "/customers", response={201: CustomerOut, **WRITE_REFUSALS}, summary="Create a customer"
+)
+def customer_new(
+    request: HttpRequest, response: HttpResponse, body: CustomerIn, idempotency_key: Key = None
+) -> Status[dict[str, Any]]:
+    """A new customer in the CRM, checked exactly as the card checks it: the customer id
+    unique in the CRM, phones in any form stored in E.164, the CRM's own `fields` by their
+    types. With `campaign` it is placed there, available, in `segment` or in the segment
+    whose field rule takes it. Send an `Idempotency-Key` to retry safely: the same key
+    answers the first answer again, and never creates twice. Needs *customer handling*.
+
+    ```
+    curl -X POST -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: $(uuidgen)" \\
+      -H "Content-Type: application/json" https://kundeflyt.example/api/v1/customers \\
+      -d '{"crm": 1, "customer_id": "K-1001", "name": "Kari Nordmann", "phone1": "912 34 567"}'
+    ```
+    """
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    crm = CRM.objects.filter(data_owner__in=data_owners_visible_to(user), pk=body.crm).first()
+    if crm is None:
+        raise NotFound(_("No such CRM."), field="crm")
+    campaign = None
+    if body.campaign is not None:
+        campaign = campaigns_visible_to(user).filter(crm=crm, pk=body.campaign).first()
+        if campaign is None:
+            raise NotFound(_("No such campaign in this CRM."), field="campaign")
+    segment = None
+    if body.segment is not None:
+        segment = Segment.objects.filter(campaign=campaign, pk=body.segment).first()
+        if campaign is None or segment is None:
+            raise NotFound(_("No such segment in this campaign."), field="segment")
+    values: dict[str, Any] = body.model_dump(exclude={"crm", "campaign", "segment"})
+    values["source"] = Customer.Source.API
+
+    def create() -> Answer:
+        if campaign is None:
+            return _answer(customer_create(user, crm=crm, **values), 201)
+        return _answer(customer_add(user, campaign=campaign, segment=segment, **values), 201)
+
+    return once(request, user, idempotency_key, create).give(response)
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **VERSIONED_WRITE_REFUSALS},
+    summary="Change a customer's fields",
+)
+def customer_change(
+    request: HttpRequest,
+    response: HttpResponse,
+    customer_id: Id,
+    body: CustomerChanges,
+    if_match: IfMatch = None,
+) -> Status[dict[str, Any]]:
+    """Change what is sent, checked as the card checks it, and audited. Send the `ETag` the
+    customer was read with as `If-Match`: if anyone changed the customer since, the answer
+    is 412 and nothing is changed; read it again and decide. Needs *customer handling*;
+    the customer id only with *campaign setup*.
+
+    ```
+    curl -X PATCH -H "Authorization: Bearer $TOKEN" -H 'If-Match: "…"' \\
+      -H "Content-Type: application/json" https://kundeflyt.example/api/v1/customers/42 \\
+      -d '{"fields": {"postcode": "0150"}}'
+    ```
+    """
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    customer = customers_visible_to(user).filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("No such customer."), field="customer")
+    if not if_match:
+        raise HttpError(428, _("Send the customer's ETag as If-Match."))
+    sent = body.model_dump(exclude_unset=True)
+    own = sent.pop("fields", None) or {}
+    clash = sorted(set(own) & set(STANDARD_FIELDS))
+    if clash:
+        raise DomainError(
+            _("“%(key)s” is not a field of this CRM.") % {"key": clash[0]}, field=clash[0]
+        )
+    version = if_match.removeprefix("W/").strip('"')
+    changed = customer_update(user, customer=customer, changes=sent | own, version=version)
+    return _answer(changed, 200).give(response)
