@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kundeflyt.imports",
     "kundeflyt.exports",
     "kundeflyt.api",
+    "kundeflyt.webhooks",
     "ninja",  # the API's docs page from its own static files (no CDN, no inline script)
     "django_tasks",  # Django's tasks API (the backport) for imports and large exports
     "django_tasks_db",  # …with its database backend: work survives a restart
@@ -194,7 +195,13 @@ IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "2000000"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# Mail (a webhook subscription's maker hears when it is disabled): printed unless configured.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kundeflyt@localhost")
+
 # --- Kundeflyt ------------------------------------------------------------------------------
+# Webhooks go to public addresses only, unless this allows private ones (tests, closed nets).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS")
 # How long a selection (the agent's current customer) lives without a renewal from the screen.
 SELECTION_LEASE_SECONDS = int(os.environ.get("SELECTION_LEASE_SECONDS", "120"))
 

@@ -11,7 +11,7 @@ from ninja.openapi.schema import OpenAPISchema
 from kundeflyt.api import problems
 from kundeflyt.api.auth import TokenAuth
 from kundeflyt.api.problems import PROBLEM
-from kundeflyt.api.routes import customers, registrations, setup
+from kundeflyt.api.routes import customers, registrations, setup, webhooks, work
 
 
 class KundeflytAPI(NinjaAPI):
@@ -43,3 +43,5 @@ problems.install(api)
 api.add_router("", setup.router)
 api.add_router("", customers.router)
 api.add_router("", registrations.router)
+api.add_router("", work.router)
+api.add_router("", webhooks.router)

@@ -1,10 +1,11 @@
 """``Idempotency-Key``: a client that retries a write (a timeout, a lost answer) sends the
 same key again and gets the first answer back, and the write is made once.
 
-The key is claimed in the write's own transaction. A retry that arrives while the first is
-still running waits on the key's unique index (PostgreSQL) or the database lock (SQLite);
-when the first commits, the retry finds its answer; when the first fails, nothing was kept
-and the retry runs as if it came first."""
+The answer is kept under the key in the write's own transaction. A retry that runs while the
+first is still running fails when the first commits (on the key's unique index, or on the
+uniqueness the write itself checks, such as the customer id) and rolls back; it then finds
+the first one's answer and gives it. When the first fails, nothing was kept and the retry
+runs as if it came first."""
 
 from __future__ import annotations
 
@@ -54,35 +55,62 @@ class Answer:
         return Status(self.status, self.body)
 
 
+class Keeper:
+    """One request's ``Idempotency-Key``: the answer kept for it, or room to keep one."""
+
+    def __init__(self, request: HttpRequest, user: User, key: str) -> None:
+        if not KEY.fullmatch(key):
+            raise KeyRefused(
+                _("An Idempotency-Key is 1 to 200 printable ASCII characters."),
+                field="Idempotency-Key",
+            )
+        self.user, self.key = user, key
+        self.fingerprint = hashlib.sha256(
+            f"{request.method} {request.path}\n".encode() + request.body
+        ).hexdigest()
+
+    def kept(self) -> Answer | None:
+        """The answer of an earlier request with this key; refused if it was another."""
+        earlier = IdempotencyKey.objects.filter(user=self.user, key=self.key).first()
+        if earlier is None:
+            return None
+        if earlier.fingerprint != self.fingerprint or earlier.status is None:
+            raise KeyRefused(
+                _("This Idempotency-Key was sent with another request."),
+                field="Idempotency-Key",
+            )
+        return Answer(
+            earlier.status, earlier.body or {}, earlier.headers | {"Idempotent-Replayed": "true"}
+        )
+
+    def keep(self, answer: Answer) -> None:
+        """Keep the answer, in the write's own transaction: a retry that raced it fails here
+        on the key's unique index, its write rolls back, and it answers as this one did."""
+        IdempotencyKey.objects.create(
+            user=self.user,
+            key=self.key,
+            fingerprint=self.fingerprint,
+            status=answer.status,
+            body=answer.body,
+            headers=answer.headers,
+        )
+
+
 def once(request: HttpRequest, user: User, key: str | None, write: Callable[[], Answer]) -> Answer:
-    """``write``'s answer, made at most once for ``user`` and ``key``."""
+    """``write``'s answer, made at most once for ``user`` and ``key``. The key is kept in
+    ``write``'s transaction: for a write whose service must start the transaction itself
+    (``durable``), the API keeps it through the service's own hook instead (``Keeper``)."""
     if key is None:
         return write()
-    if not KEY.fullmatch(key):
-        raise KeyRefused(
-            _("An Idempotency-Key is 1 to 200 printable ASCII characters."),
-            field="Idempotency-Key",
-        )
-    fingerprint = hashlib.sha256(
-        f"{request.method} {request.path}\n".encode() + request.body
-    ).hexdigest()
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                claimed = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
-        except IntegrityError:
-            earlier = IdempotencyKey.objects.get(user=user, key=key)
-            if earlier.fingerprint != fingerprint or earlier.status is None:
-                raise KeyRefused(
-                    _("This Idempotency-Key was sent with another request."),
-                    field="Idempotency-Key",
-                ) from None
-            return Answer(
-                earlier.status,
-                earlier.body or {},
-                earlier.headers | {"Idempotent-Replayed": "true"},
-            )
-        answer = write()
-        claimed.status, claimed.body, claimed.headers = answer.status, answer.body, answer.headers
-        claimed.save(update_fields=["status", "body", "headers"])
+    keeper = Keeper(request, user, key)
+    if (earlier := keeper.kept()) is not None:
+        return earlier
+    try:
+        with transaction.atomic():
+            answer = write()
+            keeper.keep(answer)
+    except (IntegrityError, DomainError):
+        if (earlier := keeper.kept()) is not None:
+            return earlier  # a retry that raced the first: the first one's answer
+        raise
     return answer

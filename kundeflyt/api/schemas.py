@@ -5,12 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 # Every id the API takes: a positive 64-bit integer, as the database keeps it.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """A moment in UTC; one that names no zone is Oslo's time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("the moment is outside the calendar") from None
+
+
+# A moment the API takes (ISO 8601); the services decide which are allowed.
+Moment = Annotated[dt.datetime, AfterValidator(_aware)]
 
 
 class Me(Schema):

@@ -21,6 +21,8 @@ from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, Stale
 from kundeflyt.common.fields import FieldType, clean_field_value
 from kundeflyt.common.phones import normalise_phone
 from kundeflyt.crm.models import CRM, BlockedNumber, Customer, FieldDefinition, customers_with_phone
+from kundeflyt.webhooks.models import EventType
+from kundeflyt.webhooks.services import webhook_emit
 
 if TYPE_CHECKING:
     from kundeflyt.accounts.models import User
@@ -189,6 +191,11 @@ def customer_create(
         after=customer_snapshot(customer),
         customer_id=customer.pk,
     )
+    webhook_emit(
+        crm.pk,
+        EventType.CUSTOMER_CREATED,
+        {"customer": customer.pk, "customer_id": customer.customer_id, "crm": crm.pk},
+    )
     return customer
 
 
@@ -234,6 +241,11 @@ def customer_update(
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
         customer_id=customer.pk,
+    )
+    webhook_emit(
+        customer.crm_id,
+        EventType.CUSTOMER_UPDATED,
+        {"customer": customer.pk, "customer_id": customer.customer_id, "changed": sorted(changed)},
     )
     return customer
 

@@ -106,6 +106,14 @@ def registrations_list(request: HttpRequest, query: Query[RegistrationQuery]) ->
     )
 
 
+def registration_out(event: Event, *, individual: bool, revenue: bool) -> RegistrationOut:
+    """One registration as the list shows it (its products and meeting read here)."""
+    lines, meetings = products_and_meetings([event.pk])
+    return _registration_out(
+        event, lines.get(event.pk, []), meetings.get(event.pk), individual, revenue
+    )
+
+
 def _registration_out(
     event: Event,
     lines: list[dict[str, Any]],

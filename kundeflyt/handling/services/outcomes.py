@@ -4,6 +4,7 @@ meeting in one transaction, by the holder only."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -42,6 +43,8 @@ from kundeflyt.handling.services.placements import (
 )
 from kundeflyt.handling.transitions import after_outcome
 from kundeflyt.reports.rollup import rollup_event
+from kundeflyt.webhooks.models import EventType
+from kundeflyt.webhooks.services import webhook_emit
 
 
 class AfterSave(StrEnum):
@@ -236,11 +239,14 @@ def outcome_register(
     products: list[ProductInput] | None = None,
     meeting: MeetingInput | None = None,
     then: AfterSave = AfterSave.STAY,
+    also: Callable[[Event], None] | None = None,
 ) -> Event:
     """Rule 2: only the holder registers, only an outcome the flow offers from the current
     state; the event, placement, follow-up, products and meeting are written together.
     ``follow_up_user`` None with a time makes a shared follow-up. Rule 10: an attempt moves
-    a follow-up instead of clearing it (see ``transitions.after_outcome``)."""
+    a follow-up instead of clearing it (see ``transitions.after_outcome``). ``also`` writes
+    more in the same transaction once the event is saved (the API keeps its answer to an
+    ``Idempotency-Key`` there, so that a retry can never register twice)."""
     require(user, Perm.CUSTOMER_HANDLING)
     now = timezone.now()
     placement = locked_placement(customer_id)
@@ -301,6 +307,7 @@ def outcome_register(
         ProductLine(customer_id=customer_id, campaign=campaign, event=event, **line)
         for line in lines
     )
+    _emit(event, campaign, lines, meeting)
     if meeting is not None:
         Meeting.objects.create(
             customer_id=customer_id,
@@ -336,4 +343,37 @@ def outcome_register(
         changes |= NO_HOLDER
     changes["version"] = placement.version + 1
     Placement.objects.filter(pk=customer_id).update(**changes)
+    if also is not None:
+        also(event)
     return event
+
+
+def _emit(
+    event: Event, campaign: Campaign, lines: list[dict[str, Any]], meeting: MeetingInput | None
+) -> None:
+    """The webhooks of a registration: what was registered, sold and booked."""
+    about = {"registration": event.pk, "customer": event.customer_id, "campaign": campaign.pk}
+    kind = EventType.REGISTRATION_CORRECTED if event.corrects_id else EventType.REGISTRATION_CREATED
+    webhook_emit(
+        campaign.crm_id,
+        kind,
+        about
+        | {
+            "outcome": event.outcome.key,
+            "registered_at": event.registered_at.isoformat(),
+            "corrects": event.corrects_id,
+        },
+    )
+    sold = [
+        {"product": line["product"].pk, "quantity": line["quantity"]}
+        for line in lines
+        if line["status"] == ProductLine.Status.SOLD
+    ]
+    if sold:
+        webhook_emit(campaign.crm_id, EventType.PRODUCT_SOLD, about | {"products": sold})
+    if meeting is not None:
+        webhook_emit(
+            campaign.crm_id,
+            EventType.MEETING_BOOKED,
+            about | {"starts_at": meeting.starts_at.isoformat()},
+        )

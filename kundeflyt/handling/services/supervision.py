@@ -28,6 +28,8 @@ from kundeflyt.handling.services.placements import (
 )
 from kundeflyt.handling.services.placing import segment_for, segment_rules
 from kundeflyt.handling.transitions import needs_follow_up
+from kundeflyt.webhooks.models import EventType
+from kundeflyt.webhooks.services import webhook_emit
 
 
 def _check_supervise(actor: Actor, placement: Placement, now: dt.datetime) -> None:
@@ -104,7 +106,18 @@ def move(
         changes["segment"] = segment
     else:
         raise DomainError(_("The customer is already in that campaign."), field="campaign")
-    return placement_update(actor, placement, "customer.move", changes)
+    moved_from = {"campaign": placement.campaign_id, "segment": placement.segment_id}
+    placement = placement_update(actor, placement, "customer.move", changes)
+    webhook_emit(
+        placement.campaign.crm_id,
+        EventType.CUSTOMER_MOVED,
+        {
+            "customer": placement.pk,
+            "from": moved_from,
+            "to": {"campaign": placement.campaign_id, "segment": placement.segment_id},
+        },
+    )
+    return placement
 
 
 @transaction.atomic(durable=True)

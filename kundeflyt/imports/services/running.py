@@ -66,6 +66,8 @@ from kundeflyt.imports.models import (
 )
 from kundeflyt.imports.services.common import Actor, actor_of, check_may_import, check_target
 from kundeflyt.imports.services.setup import mapping_clean, mapping_of, row_cleaner
+from kundeflyt.webhooks.models import EventType
+from kundeflyt.webhooks.services import webhook_emit
 
 logger = logging.getLogger(__name__)
 
@@ -121,10 +123,25 @@ def run_import(batch_id: int) -> str:
     return status
 
 
+@transaction.atomic
 def _finish(batch_id: int, status: str, *, failure: str = "") -> str:
-    ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.RUNNING).update(
+    finished = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.RUNNING).update(
         status=status, finished_at=timezone.now(), failure=failure[:REASON_LENGTH]
     )
+    if finished:
+        # One message for the file: its customers come in at COPY speed, not one by one.
+        batch = ImportBatch.objects.get(pk=batch_id)
+        webhook_emit(
+            batch.crm_id,
+            EventType.IMPORT_FINISHED,
+            {
+                "import": batch.pk,
+                "status": status,
+                "created": batch.created_count,
+                "updated": batch.updated_count,
+                "rejected": batch.rejected_count,
+            },
+        )
     return status
 
 
