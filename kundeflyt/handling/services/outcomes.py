@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.visibility import check_may_see_customers_of
 from kundeflyt.campaigns.calling_hours import retry_time
 from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption, Product
 from kundeflyt.common.bounds import (
@@ -73,6 +74,9 @@ class MeetingInput:
 
 def _check_holder(placement: Placement, user: User, token: int) -> None:
     if placement.holder_id != user.pk or placement.lease_token != token:
+        # Refused: before saying who has it, make sure the user may know it exists (the
+        # check costs nothing on the way to a saved registration).
+        check_may_see_customers_of(user, placement.campaign_id)
         holder = placement.holder
         if holder is not None and holder.pk != user.pk:
             message = _(
