@@ -200,6 +200,8 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kundeflyt@localhost")
 
 # --- Kundeflyt ------------------------------------------------------------------------------
+# Requests a minute that one API token may make (more are answered 429 with Retry-After).
+API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 # Webhooks go to public addresses only, unless this allows private ones (tests, closed nets).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS")
 # How long a selection (the agent's current customer) lives without a renewal from the screen.

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import NinjaAPI
-from ninja.operation import Operation
 from ninja.openapi.schema import OpenAPISchema
+from ninja.operation import Operation
 
 from kundeflyt.api import problems
-from kundeflyt.api.auth import TokenAuth
+from kundeflyt.api.auth import TokenAuth, TokenRate
 from kundeflyt.api.problems import PROBLEM
 from kundeflyt.api.routes import customers, registrations, setup, webhooks, work
 
@@ -42,6 +42,7 @@ api = KundeflytAPI(
         "`application/problem+json` with the field at fault and the reason."
     ),
     auth=TokenAuth(),
+    throttle=[TokenRate()],
     urls_namespace="api",
 )
 problems.install(api)

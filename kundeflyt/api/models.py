@@ -75,3 +75,20 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ApiRateWindow(models.Model):
+    """How many requests a token made in one minute (``period``: its first second since the
+    epoch), for the rate limit: shared by all the server's processes."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    period = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "period"], name="api_rate_one_row_a_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token_id} @ {self.period}: {self.count}"

@@ -3,12 +3,13 @@ field at fault and the reason, in the token user's language."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from kundeflyt.common.errors import DomainError
 
@@ -24,7 +25,7 @@ class Problem(Schema):
 
 
 # The refusals every operation may answer, for its entry in the schema.
-REFUSALS: dict[int, type[Problem]] = {code: Problem for code in (400, 401, 403, 404, 422)}
+REFUSALS: dict[int, type[Problem]] = {code: Problem for code in (400, 401, 403, 404, 422, 429)}
 # …and a write's: taken by someone else first (409), changed since it was read (412), or
 # sent without the version it changes (428).
 WRITE_REFUSALS = REFUSALS | {409: Problem}
@@ -37,6 +38,7 @@ def problem(
     titles = {400: _("Bad request"), 401: _("Not signed in"), 403: _("Not allowed")}
     titles |= {404: _("Not found"), 409: _("Conflict"), 422: _("Invalid input")}
     titles |= {412: _("Changed since you read it"), 428: _("Say which version you change")}
+    titles |= {429: _("Too many requests")}
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": titles.get(status, _("Error")),
@@ -69,6 +71,12 @@ def install(api: NinjaAPI) -> None:
         return problem(
             api, request, 422, str(first.get("msg", _("Invalid input."))), ".".join(location)
         )
+
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, error: Throttled) -> HttpResponse:
+        response = problem(api, request, 429, _("Too many requests: wait, then try again."))
+        response["Retry-After"] = str(math.ceil(error.wait or 1))
+        return response
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:

@@ -6,13 +6,13 @@ import datetime as dt
 import hashlib
 import secrets
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, has_perm, require
-from kundeflyt.api.models import NAME_LENGTH, ApiToken
+from kundeflyt.api.models import NAME_LENGTH, ApiRateWindow, ApiToken
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import DomainError, NotFound
@@ -21,6 +21,7 @@ PREFIX = "kf_"
 LONGEST_LIFE = dt.timedelta(days=3 * 366)
 # A token's use is written down at most this often: not a write per request.
 USE_RECORDED_EVERY = dt.timedelta(minutes=5)
+RATE_PERIOD = 60  # seconds: requests are counted per token and minute
 
 
 def digest_of(raw: str) -> str:
@@ -68,9 +69,9 @@ def token_revoke(actor: User, *, token_id: int) -> ApiToken:
     return token
 
 
-def token_user(raw: str) -> User | None:
-    """The user a presented token acts as, if it is usable: known, not revoked or expired,
-    its user active and still holding *API access*. Records when it was last used."""
+def token_in_use(raw: str) -> ApiToken | None:
+    """The presented token with the user it acts as, if it is usable: known, not revoked or
+    expired, its user active and still holding *API access*. Records when it was last used."""
     if not raw.startswith(PREFIX) or len(raw) > 100:
         return None
     token = ApiToken.objects.select_related("user").filter(digest=digest_of(raw)).first()
@@ -82,4 +83,23 @@ def token_user(raw: str) -> User | None:
         return None
     if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return user
+    return token
+
+
+def token_rate_count(token_id: int, now: float) -> tuple[int, float]:
+    """Count one more request of the token in the current minute: the minute's count so far
+    and the seconds left of it. One statement, atomic between the server's processes; the
+    token's earlier minutes are dropped as a new one starts."""
+    period = int(now // RATE_PERIOD) * RATE_PERIOD
+    table = ApiRateWindow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (token_id, period, count) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (token_id, period) DO UPDATE SET count = {table}.count + 1 "
+            "RETURNING count",
+            [token_id, period],
+        )
+        (count,) = cursor.fetchone()
+    if count == 1:
+        ApiRateWindow.objects.filter(token_id=token_id, period__lt=period).delete()
+    return count, period + RATE_PERIOD - now

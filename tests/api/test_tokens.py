@@ -4,6 +4,7 @@ revoked or expired token, or one whose user lost API access or left, opens nothi
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -90,3 +91,19 @@ def test_only_the_owner_or_an_administrator_revokes(world: World) -> None:
 
     token.refresh_from_db()
     assert token.revoked_at is not None and token.revoked_by == admin
+
+
+def test_a_token_past_its_rate_is_answered_429_with_retry_after(
+    client: Client, world: World, settings: Any
+) -> None:
+    settings.API_RATE_LIMIT = 3
+    first = Api(client, token_for(world.agent))
+    second = Api(client, token_for(world.agent2, name="andre"))
+
+    answers = [first.get("/me").status_code for _ in range(5)]
+    refused = first.get("/me")
+
+    assert answers == [200, 200, 200, 429, 429]
+    assert refused["Content-Type"] == "application/problem+json"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert second.get("/me").status_code == 200  # per token
