@@ -113,6 +113,7 @@ class CustomerOut(Schema):
     fields: dict[str, Any]
     is_blocked: bool
     created_at: dt.datetime
+    updated_at: dt.datetime  # when its fields last changed
     status: StatusOut | None
 
 

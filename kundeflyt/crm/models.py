@@ -132,6 +132,9 @@ class Customer(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     fields = models.JSONField(_("information fields"), default=dict, blank=True)
     created_at = models.DateTimeField(_("in the system since"), default=timezone.now)
+    # When its fields last changed, by any writer (card, import, undo, block list, API): a
+    # sync asks for what changed since its last run.
+    updated_at = models.DateTimeField(_("changed"), default=timezone.now)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     is_blocked = models.BooleanField(
         _("blocked"), default=False, help_text=_("One of its numbers is on the block list.")
@@ -157,6 +160,7 @@ class Customer(models.Model):
                 fields=["crm", "customer_id"], name="customer_id_unique_in_crm"
             ),
         ]
+        indexes = [models.Index(fields=["crm", "updated_at"], name="customer_crm_changed")]
 
     def __str__(self) -> str:
         return self.name or self.customer_id

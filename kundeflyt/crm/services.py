@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.permissions import Perm, has_perm, require
@@ -233,6 +234,7 @@ def customer_update(
     changed = {k for k in before if before[k] != after[k]}
     if not changed:
         return customer
+    customer.updated_at = timezone.now()
     customer.save()
     audit(
         actor,
@@ -266,7 +268,9 @@ def blocked_number_add(actor: User | Process, *, phone: str, reason: str = "") -
         },
     )
     if created:
-        Customer.objects.filter(customers_with_phone(e164)).update(is_blocked=True)
+        Customer.objects.filter(customers_with_phone(e164)).update(
+            is_blocked=True, updated_at=timezone.now()
+        )
         audit(actor, "blocklist.add", entry, after={"phone": e164, "reason": reason})
     return entry
 
@@ -283,4 +287,4 @@ def blocked_number_remove(actor: User | Process, *, phone: str) -> None:
     still_blocked = BlockedNumber.objects.values("phone")
     Customer.objects.filter(customers_with_phone(e164)).exclude(
         Q(phone1__in=still_blocked) | Q(phone2__in=still_blocked) | Q(phone3__in=still_blocked)
-    ).update(is_blocked=False)
+    ).update(is_blocked=False, updated_at=timezone.now())

@@ -151,3 +151,37 @@ def test_no_input_gets_a_server_error(
                 "application/problem+json",
                 "text/html; charset=utf-8",
             )
+
+
+def test_a_sync_gets_the_customers_changed_since_its_last_run(boss: Api, tenants: Tenants) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kundeflyt.crm.models import Customer
+    from kundeflyt.crm.services import customer_update
+    from kundeflyt.handling.models import Placement
+    from kundeflyt.handling.services import AfterSave, customer_select, outcome_register
+
+    world = tenants.world
+    customers = [world.customer(n) for n in range(4)]
+    long_ago = timezone.now() - dt.timedelta(days=2)
+    Customer.objects.update(updated_at=long_ago)
+    Placement.objects.update(state_since=long_ago)
+    last_run = timezone.now() - dt.timedelta(days=1)
+    customer_update(SETUP, customer=customers[1], changes={"name": "Nytt navn"})
+    selection = customer_select(world.agent, customer_id=customers[2].pk)
+    outcome_register(  # a final outcome: the customer changes state
+        world.agent,
+        customer_id=customers[2].pk,
+        token=selection.token,
+        outcome_id=world.outcome("refused").pk,
+        comment="Nei takk",
+        then=AfterSave.MY_WORK,
+    )
+
+    found = boss.get("/customers", crm=world.crm.pk, changed_since=last_run.isoformat()).json()
+
+    assert [c["id"] for c in found["items"]] == [customers[1].pk, customers[2].pk]
+    assert found["items"][0]["name"] == "Nytt navn"
+    assert found["items"][1]["status"]["state_key"] != "available"

@@ -190,6 +190,7 @@ def test_an_update_of_all_mapped_fields_overwrites_but_never_erases(place: Place
     existing = customer_create(
         KEEPER, crm=place.crm, customer_id="1", name="Kari Gammel", email="gammel@example.no"
     )
+    created_at = existing.updated_at
     row = kari(1, email="")  # an empty cell
 
     batch = place.run(place.upload(csv_bytes([HEADER, row])), on_duplicate="all")
@@ -198,6 +199,7 @@ def test_an_update_of_all_mapped_fields_overwrites_but_never_erases(place: Place
     assert batch.updated_count == 1
     assert existing.name == "Kari Nordmann 1"
     assert existing.email == "gammel@example.no"
+    assert existing.updated_at > created_at  # a sync's changed_since sees it
 
 
 def test_a_shared_phone_number_makes_a_duplicate_when_chosen(place: Place) -> None:

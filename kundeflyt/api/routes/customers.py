@@ -24,7 +24,7 @@ from kundeflyt.api.auth import user_of
 from kundeflyt.api.idempotency import Answer, Key, once
 from kundeflyt.api.paging import LARGEST_PAGE, Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS, WRITE_REFUSALS
-from kundeflyt.api.schemas import CustomerOut, CustomerPage, Id, StatusOut
+from kundeflyt.api.schemas import CustomerOut, CustomerPage, Id, Moment, StatusOut
 from kundeflyt.campaigns.models import Segment
 from kundeflyt.common.bounds import FIELD_TEXT
 from kundeflyt.common.errors import DomainError, NotFound
@@ -44,6 +44,7 @@ router = Router(tags=["customers"])
 
 class ListQuery(Paging):
     crm: Id
+    changed_since: Moment | None = None
 
 
 def customer_out(customer: Customer) -> CustomerOut:
@@ -72,6 +73,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         fields=customer.fields,
         is_blocked=customer.is_blocked,
         created_at=customer.created_at,
+        updated_at=customer.updated_at,
         status=status,
     )
 
@@ -88,10 +90,11 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> CustomerPag
     most 500), with the filters of the customer pages: `campaign` (an id, or `none` for
     customers in no campaign), `segment`, `state`, `blocked` (`yes`/`no`), `batch` (an
     import), `q` (name, phone, customer id or e-mail) and one information field (`field`,
-    `op` = `contains`/`equals`/`range`/`empty`, `value`, `low`, `high`). Follow `next` for
-    the next page (it continues `after` the last customer of this one): it is stable while
-    customers are added. Needs *campaign setup* or
-    *extended customer handling*.
+    `op` = `contains`/`equals`/`range`/`empty`, `value`, `low`, `high`). `changed_since`
+    keeps those whose fields changed (`updated_at`) or that changed state since then: a
+    nightly sync asks with the time of its last run. Follow `next` for the next page (it
+    continues `after` the last customer of this one): it is stable while customers are
+    added. Needs *campaign setup* or *extended customer handling*.
 
     ```
     curl -H "Authorization: Bearer $TOKEN" \\
@@ -104,7 +107,13 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> CustomerPag
     if crm is None:
         raise NotFound(_("No such CRM."), field="crm")
     filters = CustomerFilter.from_query(request.GET, list(crm.fields.all()))
-    found, following = page_of(request, _with_status(customers_filtered(user, crm, filters)), query)
+    customers = customers_filtered(user, crm, filters)
+    if query.changed_since is not None:
+        since = query.changed_since
+        customers = customers.filter(
+            Q(updated_at__gte=since) | Q(placement__state_since__gte=since)
+        )
+    found, following = page_of(request, _with_status(customers), query)
     return CustomerPage(items=[customer_out(c) for c in found], next=following)
 
 

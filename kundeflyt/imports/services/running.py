@@ -460,6 +460,7 @@ class Run:
             "email": values.get("email") or "",
             "fields": {**self.cleaner.defaults, **candidate.row.fields},
             "created_at": self.now,
+            "updated_at": self.now,
             "source": Customer.Source.IMPORT,
             "is_blocked": is_blocked,
             "anonymised_at": None,
@@ -510,6 +511,7 @@ class Run:
                 customer.is_blocked = BlockedNumber.objects.filter(
                     phone__in=customer.phones
                 ).exists()
+            customer.updated_at = now
             changed.append(customer)
             self.updated.add(customer.pk)
             entries.append(
@@ -525,7 +527,9 @@ class Run:
                 )
             )
         Customer.objects.bulk_update(
-            changed, ["name", *PHONES, "email", "fields", "is_blocked"], batch_size=CHUNK_ROWS
+            changed,
+            ["name", *PHONES, "email", "fields", "is_blocked", "updated_at"],
+            batch_size=CHUNK_ROWS,
         )
         AuditEntry.objects.bulk_create(entries, batch_size=CHUNK_ROWS)
         return len(changed), len(updates) - len(changed)
@@ -581,6 +585,7 @@ def insert_customers(customers: list[Customer]) -> list[Customer]:
         same={
             "crm_id": first.crm_id,
             "created_at": first.created_at,
+            "updated_at": first.updated_at,
             "source": first.source,
             "import_batch_id": first.import_batch_id,
             "anonymised_at": None,

@@ -146,7 +146,10 @@ def _restore(actor: Actor, batch: ImportBatch, now: Any) -> list[int]:
             continue
         if set(undo_after) & set(PHONES):
             customer.is_blocked = BlockedNumber.objects.filter(phone__in=customer.phones).exists()
-        customer.save(update_fields=["name", *PHONES, "email", "fields", "is_blocked"])
+        customer.updated_at = timezone.now()
+        customer.save(
+            update_fields=["name", *PHONES, "email", "fields", "is_blocked", "updated_at"]
+        )
         audit(
             actor,
             "customer.import_undo",
