@@ -226,6 +226,8 @@ EXPECTED: dict[str, str] = {
     "api:customers_by_customer_id": "401 401 401 401 401 401 401",
     "api:customers_by_phone": "401 401 401 401 401 401 401",
     "api:registrations_list": "401 401 401 401 401 401 401",
+    "api:customer_status": "401 401 401 401 401 401 401",
+    "api:customer_relocate": "401 401 401 401 401 401 401",
     "api:customer_take": "401 401 401 401 401 401 401",
     "api:customer_renew": "401 401 401 401 401 401 401",
     "api:customer_let_go": "401 401 401 401 401 401 401",

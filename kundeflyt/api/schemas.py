@@ -99,6 +99,7 @@ class StatusOut(Schema):
     follow_up_user: int | None
     holder: int | None
     attempts: int
+    version: int  # changes with every change of the status: send it as If-Match to move
 
 
 class CustomerOut(Schema):

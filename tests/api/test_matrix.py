@@ -140,6 +140,9 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
             query = {"campaign": world.campaign.pk}
         case "post", p if p.endswith("/renew") or p.endswith("/registrations"):
             body = {"token": placement.lease_token, "outcome": world.outcome("no_answer").pk}
+        case "post", p if p.endswith("/move"):
+            body = {"segment": world.cold.pk}
+            headers["If-Match"] = f'"{placement.version}"'
         case "post", "/webhooks":
             body = {
                 "data_owner": world.crm.data_owner_id,
@@ -208,6 +211,8 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/customers": "404 401 401 401 201 201",
     "GET /api/v1/customers/{customer_id}": "404 401 401 401 200 200",
     "PATCH /api/v1/customers/{customer_id}": "404 401 401 401 200 200",
+    "GET /api/v1/customers/{customer_id}/status": "404 401 401 401 200 200",
+    "POST /api/v1/customers/{customer_id}/move": "404 401 401 401 403 200",
     "GET /api/v1/customers-lookup/by-customer-id": "200 401 401 401 200 200",
     "GET /api/v1/customers-lookup/by-phone": "200 401 401 401 200 200",
     "GET /api/v1/registrations": "200 401 401 401 403 200",

@@ -60,6 +60,7 @@ def customer_out(customer: Customer) -> CustomerOut:
             follow_up_user=placement.follow_up_user_id,
             holder=placement.holder_id,
             attempts=placement.attempts,
+            version=placement.version,
         )
     return CustomerOut(
         id=customer.pk,
@@ -78,7 +79,7 @@ def customer_out(customer: Customer) -> CustomerOut:
     )
 
 
-def _with_status(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+def with_status(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     return customers.select_related("placement__state")
 
 
@@ -113,7 +114,7 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> CustomerPag
         customers = customers.filter(
             Q(updated_at__gte=since) | Q(placement__state_since__gte=since)
         )
-    found, following = page_of(request, _with_status(customers), query)
+    found, following = page_of(request, with_status(customers), query)
     return CustomerPage(items=[customer_out(c) for c in found], next=following)
 
 
@@ -125,7 +126,7 @@ def customer_get(request: HttpRequest, response: HttpResponse, customer_id: Id) 
     change it with. Needs *customer handling*."""
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
-    found = _with_status(customers_visible_to(user)).filter(pk=customer_id).first()
+    found = with_status(customers_visible_to(user)).filter(pk=customer_id).first()
     if found is None:
         raise NotFound(_("No such customer."), field="customer")
     response["ETag"] = f'"{customer_version(found)}"'
@@ -143,7 +144,7 @@ class ByPhone(Schema):
 
 
 def _found(customers: QuerySet[Customer]) -> list[CustomerOut]:
-    return [customer_out(c) for c in _with_status(customers).order_by("pk")[:LARGEST_PAGE]]
+    return [customer_out(c) for c in with_status(customers).order_by("pk")[:LARGEST_PAGE]]
 
 
 @router.get(
@@ -215,7 +216,7 @@ IfMatch = Annotated[
 
 
 def _answer(customer: Customer, status: int) -> Answer:
-    found = _with_status(Customer.objects.filter(pk=customer.pk)).get()
+    found = with_status(Customer.objects.filter(pk=customer.pk)).get()
     return Answer(
         status,
         customer_out(found).model_dump(mode="json"),

@@ -41,6 +41,7 @@ from kundeflyt.handling.services.selection import (
 )
 from kundeflyt.handling.services.supervision import (
     customer_move,
+    customer_place,
     follow_up_hand_over,
     follow_up_set,
     follow_ups_reassign,
@@ -61,6 +62,7 @@ __all__ = [
     "correction_start",
     "customer_add",
     "customer_move",
+    "customer_place",
     "customer_present_next",
     "customer_release",
     "customer_select",

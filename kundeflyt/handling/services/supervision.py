@@ -11,10 +11,14 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
-from kundeflyt.accounts.visibility import campaigns_visible_to, check_may_see_customers_of
+from kundeflyt.accounts.visibility import (
+    campaigns_visible_to,
+    check_may_see_customers_of,
+    customers_visible_to,
+)
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.bounds import check_moment
-from kundeflyt.common.errors import DomainError, NotAllowed
+from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound, Stale
 from kundeflyt.handling.models import CorrectionRequest, Placement
 from kundeflyt.handling.selectors.reach import placements_out_of_reach
 from kundeflyt.handling.services.placements import (
@@ -26,7 +30,7 @@ from kundeflyt.handling.services.placements import (
     refuse_if_held,
     set_by,
 )
-from kundeflyt.handling.services.placing import segment_for, segment_rules
+from kundeflyt.handling.services.placing import placement_create, segment_for, segment_rules
 from kundeflyt.handling.transitions import needs_follow_up
 from kundeflyt.webhooks.models import EventType
 from kundeflyt.webhooks.services import webhook_emit
@@ -45,15 +49,49 @@ def customer_move(
     customer_id: int,
     campaign: Campaign | None = None,
     segment: Segment | None = None,
+    version: int | None = None,
 ) -> Placement:
     """Rule 4: to another campaign of the same CRM the customer becomes available there and
     loses its follow-up (and a correction it waited for is withdrawn); it lands in the named
     segment of that campaign, or the one whose rule takes it, or unsegmented. To another
-    segment of the same campaign its state stays."""
+    segment of the same campaign its state stays. With ``version`` (the placement's, as the
+    mover read it) the move is made only if nothing changed the placement since."""
     now = timezone.now()
     placement = locked_placement(customer_id)
     _check_supervise(actor, placement, now)
+    if version is not None and version != placement.version:
+        raise Stale(_("The customer's status changed since you read it. Read it again."))
     return move(actor, placement, campaign=campaign, segment=segment, now=now)
+
+
+@transaction.atomic(durable=True)
+def customer_place(
+    actor: Actor, *, customer_id: int, campaign: Campaign, segment: Segment | None = None
+) -> Placement:
+    """Rule 4 for a customer in no campaign: into ``campaign``, available, in ``segment`` or
+    the one whose rule takes it. A customer already placed is moved instead
+    (``customer_move``), and a blocked number is never placed."""
+    require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
+    customer = customers_visible_to(actor).select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("No such customer."), field="customer")
+    if Placement.objects.filter(pk=customer_id).exists():
+        raise Conflict(_("The customer is in a campaign already: move it."), field="customer")
+    if customer.is_blocked:
+        raise DomainError(_("A customer with a blocked number is never placed."), field="customer")
+    if not campaigns_visible_to(actor).filter(pk=campaign.pk).exists():
+        raise NotAllowed(_("You do not have access to the target campaign."), field="campaign")
+    placement = placement_create(actor, customer=customer, campaign=campaign, segment=segment)
+    webhook_emit(
+        campaign.crm_id,
+        EventType.CUSTOMER_MOVED,
+        {
+            "customer": customer_id,
+            "from": None,
+            "to": {"campaign": campaign.pk, "segment": placement.segment_id},
+        },
+    )
+    return placement
 
 
 def move(

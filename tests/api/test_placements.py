@@ -1,0 +1,104 @@
+"""Placing and moving customers through the API (rule 4), from the status version read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kundeflyt.accounts.permissions import Perm
+from kundeflyt.crm.services import customer_create
+from kundeflyt.handling.models import Placement
+from kundeflyt.handling.services import customer_select
+from tests.api.conftest import Api, Tenants, grant, token_for
+from tests.factories import CampaignFactory
+from tests.world import SETUP
+
+pytestmark = pytest.mark.django_db
+
+
+class Mover(Api):
+    def move(self, customer_id: int, body: dict[str, Any], etag: str | None = None) -> Any:
+        headers = self.headers | ({"If-Match": etag} if etag else {})
+        return self.client.post(
+            f"/api/v1/customers/{customer_id}/move",
+            json.dumps(body),
+            content_type="application/json",
+            headers=headers,
+        )
+
+
+@pytest.fixture
+def mover(client: Client, tenants: Tenants) -> Mover:
+    return Mover(client, token_for(tenants.world.supervisor))
+
+
+def test_a_move_within_the_campaign_needs_the_status_read_and_a_stale_one_changes_nothing(
+    mover: Mover, tenants: Tenants
+) -> None:
+    world = tenants.world
+    customer = world.customer(1, segment=world.hot)
+    read = mover.get(f"/customers/{customer.pk}/status")
+    etag = read["ETag"]
+
+    missing = mover.move(customer.pk, {"segment": world.cold.pk})
+    moved = mover.move(customer.pk, {"segment": world.cold.pk}, etag)
+    stale = mover.move(customer.pk, {"segment": world.hot.pk}, etag)
+
+    assert read.json()["segment"] == world.hot.pk
+    assert missing.status_code == 428
+    assert moved.status_code == 200 and moved.json()["segment"] == world.cold.pk
+    assert moved["ETag"] != etag
+    assert stale.status_code == 412
+    assert Placement.objects.get(pk=customer.pk).segment == world.cold
+
+
+def test_to_another_campaign_the_customer_starts_again_there(
+    mover: Mover, tenants: Tenants
+) -> None:
+    world = tenants.world
+    other = CampaignFactory(crm=world.crm, name="Vinterkampanje")
+    customer = world.customer(1)
+    etag = mover.get(f"/customers/{customer.pk}/status")["ETag"]
+
+    moved = mover.move(customer.pk, {"campaign": other.pk}, etag)
+
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["campaign"] == other.pk
+    assert moved.json()["state_key"] == "available" and moved.json()["follow_up_at"] is None
+
+
+def test_a_customer_in_no_campaign_is_placed(mover: Mover, tenants: Tenants) -> None:
+    world = tenants.world
+    customer = customer_create(SETUP, crm=world.crm, customer_id="løs", name="Uten kampanje")
+
+    no_status = mover.get(f"/customers/{customer.pk}/status")
+    no_campaign = mover.move(customer.pk, {"segment": world.hot.pk})
+    placed = mover.move(customer.pk, {"campaign": world.campaign.pk, "segment": world.hot.pk})
+
+    assert no_status.status_code == 404
+    assert no_campaign.status_code == 400 and no_campaign.json()["field"] == "campaign"
+    assert placed.status_code == 200, placed.content
+    assert placed.json()["segment"] == world.hot.pk and placed["ETag"]
+
+
+def test_a_held_customer_an_agent_and_another_data_owner_are_refused(
+    mover: Mover, client: Client, tenants: Tenants
+) -> None:
+    world = tenants.world
+    customer = world.customer(1)
+    customer_select(world.agent, customer_id=customer.pk)
+    etag = mover.get(f"/customers/{customer.pk}/status")["ETag"]
+    agent = Mover(client, token_for(world.agent2))
+    outsider = Mover(client, token_for(grant(tenants.other_user, Perm.EXTENDED_CUSTOMER_HANDLING)))
+
+    held = mover.move(customer.pk, {"segment": world.cold.pk}, etag)
+    not_allowed = agent.move(customer.pk, {"segment": world.cold.pk}, etag)
+    hidden = outsider.move(customer.pk, {"segment": world.cold.pk}, etag)
+
+    assert held.status_code == 409
+    assert not_allowed.status_code == 403
+    assert hidden.status_code == 404
+    assert Placement.objects.get(pk=customer.pk).segment_id is None
