@@ -293,9 +293,9 @@ def sqlite_events(*, events: int, customers: int, days: int) -> None:
         cursor.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
             "INSERT INTO crm_customer (crm_id, customer_id, name, phone1, phone2, phone3, email,"
-            " fields, created_at, source, is_blocked) "
+            " fields, created_at, updated_at, source, is_blocked) "
             "SELECT %s, 'c' || i, 'Kunde ' || i, '', '', '', '', '{}', '2024-12-01 07:00:00',"
-            " 'import', 0 FROM n",
+            " '2024-12-01 07:00:00', 'import', 0 FROM n",
             [customers, crm.pk],
         )
         first_customer = cursor.execute("SELECT min(id) FROM crm_customer").fetchone()[0]

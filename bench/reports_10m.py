@@ -198,10 +198,10 @@ def write_events(world: World, *, events: int, customers: int, days: int, clock:
         cursor.execute("SELECT setseed(0.42)")
         cursor.execute(
             "INSERT INTO crm_customer (crm_id, customer_id, name, phone1, phone2, phone3, email,"
-            " fields, created_at, source, is_blocked) "
+            " fields, created_at, updated_at, source, is_blocked) "
             "SELECT %s, 'c' || g, 'Kunde ' || g, '', '', '', '', '{}'::jsonb, "
-            "%s::timestamptz, 'import', false FROM generate_series(1, %s) g",
-            [crm.pk, f"{FIRST_DAY - dt.timedelta(days=30)} 08:00+01", customers],
+            "%s::timestamptz, %s::timestamptz, 'import', false FROM generate_series(1, %s) g",
+            [crm.pk, *[f"{FIRST_DAY - dt.timedelta(days=30)} 08:00+01"] * 2, customers],
         )
         first_customer = cursor.execute("SELECT min(id) FROM crm_customer").fetchone()[0]
         clock.lap(f"{customers:,} customers")
