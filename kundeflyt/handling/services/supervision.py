@@ -72,7 +72,8 @@ def customer_place(
     the one whose rule takes it. A customer already placed is moved instead
     (``customer_move``), and a blocked number is never placed."""
     require(actor, Perm.EXTENDED_CUSTOMER_HANDLING)
-    customer = customers_visible_to(actor).select_for_update().filter(pk=customer_id).first()
+    visible = customers_visible_to(actor)
+    customer = visible.select_for_update(of=("self",)).filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(_("No such customer."), field="customer")
     if Placement.objects.filter(pk=customer_id).exists():
