@@ -4,7 +4,7 @@ a page costs the same at any depth and stays put while rows are added."""
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -14,7 +14,7 @@ from pydantic import Field
 PAGE = 50
 LARGEST_PAGE = 500
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound=Model | dict[str, Any])
 
 
 class Paging(Schema):
@@ -22,12 +22,16 @@ class Paging(Schema):
     after: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0  # the last id of the previous page
 
 
-def page_of(request: HttpRequest, rows: QuerySet[M], paging: Paging) -> tuple[list[M], str | None]:
-    """The page of ``rows`` after ``paging.after`` in id order, and the link to the next."""
+def page_of(
+    request: HttpRequest, rows: QuerySet[Any, M], paging: Paging
+) -> tuple[list[M], str | None]:
+    """The page of ``rows`` (models, or dicts with ``pk``) after ``paging.after`` in id order,
+    and the link to the next."""
     found = list(rows.filter(pk__gt=paging.after).order_by("pk")[: paging.limit + 1])
     if len(found) <= paging.limit:
         return found, None
     found = found[: paging.limit]
     params = request.GET.copy()
-    params["after"] = str(found[-1].pk)
+    last = found[-1]
+    params["after"] = str(last["pk"] if isinstance(last, dict) else last.pk)
     return found, request.build_absolute_uri(f"{request.path}?{params.urlencode()}")

@@ -86,7 +86,7 @@ def with_status(customers: QuerySet[Customer]) -> QuerySet[Customer]:
 @router.get(
     "/customers", response={200: CustomerPage, **REFUSALS}, summary="A CRM's customers, filtered"
 )
-def customers_list(request: HttpRequest, query: Query[ListQuery]) -> CustomerPage:
+def customers_list(request: HttpRequest, query: Query[ListQuery]) -> HttpResponse:
     """The CRM's customers in the order they came in, `limit` at a time (50 by default, at
     most 500), with the filters of the customer pages: `campaign` (an id, or `none` for
     customers in no campaign), `segment`, `state`, `blocked` (`yes`/`no`), `batch` (an
@@ -115,7 +115,8 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> CustomerPag
             Q(updated_at__gte=since) | Q(placement__state_since__gte=since)
         )
     found, following = page_of(request, with_status(customers), query)
-    return CustomerPage(items=[customer_out(c) for c in found], next=following)
+    page = CustomerPage(items=[customer_out(c) for c in found], next=following)
+    return HttpResponse(page.model_dump_json(), content_type="application/json")
 
 
 @router.get(

@@ -41,7 +41,7 @@ from kundeflyt.exports.selectors.common import (
 from kundeflyt.flows.models import Outcome, State
 from kundeflyt.handling.models import Event, Meeting, ProductLine
 from kundeflyt.reports.exports import Sheet
-from kundeflyt.reports.selectors import UNSEGMENTED, Column, ReportFilter, report_scope
+from kundeflyt.reports.selectors import UNSEGMENTED, Column, ReportFilter, Scope, report_scope
 
 REGISTERED = "registered"  # the period and user are when and by whom it was registered
 REPORTS = "reports"  # …or as the reports count: counts at, counts for, only what counts
@@ -82,9 +82,12 @@ class RegistrationFilter:
     changed_since: dt.datetime | None = None
 
 
-def registrations_matching(actor: User, filters: RegistrationFilter) -> QuerySet[Event]:
-    """The registrations in campaigns the actor may see that match the period and filters."""
-    scope = report_scope(actor, filters.period)
+def registrations_matching(
+    actor: User, filters: RegistrationFilter, scope: Scope | None = None
+) -> QuerySet[Event]:
+    """The registrations in campaigns the actor may see that match the period and filters
+    (``scope``: the actor's report scope of the period, when the caller has it already)."""
+    scope = scope or report_scope(actor, filters.period)
     f = filters.period
     events = Event.objects.filter(campaign_id__in=list(scope.campaigns))
     if filters.basis == REPORTS:
@@ -121,7 +124,7 @@ def _midnight(day: dt.date) -> dt.datetime:
 def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
     require(actor, Perm.REPORTING)
     scope = report_scope(actor, filters.period)
-    events = registrations_matching(actor, filters)
+    events = registrations_matching(actor, filters, scope)
     campaign_ids = list(scope.campaigns)
     outcome_fields = _extra_fields(campaign_ids, ExtraField.AppliesTo.OUTCOME)
     product_fields = _extra_fields(campaign_ids, ExtraField.AppliesTo.PRODUCT)
