@@ -242,7 +242,7 @@ def list_at_depths(port: int, database_url: str, world: World, token: str) -> li
     with psycopg.connect(database_url) as conn:
         for label, after in depths:
             path = f"/api/v1/customers?crm={world.crm}&limit={PAGE}&after={after}"
-            for _ in range(8):  # every worker's first request builds what it keeps
+            for _ in range(24):  # every worker's first request builds what it keeps
                 status, body = client.call("GET", path)
                 if status != 200 or len(json.loads(body)["items"]) != PAGE:
                     raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
         help=f"the PostgreSQL server to create the database on (default {DEFAULT_SERVER})",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
     if args.customers < PLACED + 1000 or args.clients < 1 or args.clients > 200:
         parser.error(f"give more than {PLACED:,} customers and 1 to 200 clients")
@@ -476,7 +477,10 @@ def main(argv: list[str] | None = None) -> int:
 
                     connections.close_all()
             finally:
-                drop_database(args.database_url, name)
+                if args.keep:
+                    print(f"kept: {database_url}")
+                else:
+                    drop_database(args.database_url, name)
 
 
 if __name__ == "__main__":

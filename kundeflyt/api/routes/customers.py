@@ -114,7 +114,9 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> HttpRespons
         customers = customers.filter(
             Q(updated_at__gte=since) | Q(placement__state_since__gte=since)
         )
-    found, following = page_of(request, with_status(customers), query)
+    # The page first, then its placements: joined, PostgreSQL merged the page with every
+    # placement of the CRM from its first customer on (90 ms at a million customers).
+    found, following = page_of(request, customers.prefetch_related("placement__state"), query)
     page = CustomerPage(items=[customer_out(c) for c in found], next=following)
     return HttpResponse(page.model_dump_json(), content_type="application/json")
 
