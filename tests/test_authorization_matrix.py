@@ -226,6 +226,7 @@ EXPECTED: dict[str, str] = {
     "api:customers_by_customer_id": "401 401 401 401 401 401 401",
     "api:customers_by_phone": "401 401 401 401 401 401 401",
     "api:registrations_list": "401 401 401 401 401 401 401",
+    "api:report_get": "401 401 401 401 401 401 401",
     "api:customer_status": "401 401 401 401 401 401 401",
     "api:customer_relocate": "401 401 401 401 401 401 401",
     "api:customer_take": "401 401 401 401 401 401 401",

@@ -12,7 +12,15 @@ from ninja.operation import Operation
 from kundeflyt.api import problems
 from kundeflyt.api.auth import TokenAuth, TokenRate
 from kundeflyt.api.problems import PROBLEM
-from kundeflyt.api.routes import customers, placements, registrations, setup, webhooks, work
+from kundeflyt.api.routes import (
+    customers,
+    placements,
+    registrations,
+    reports,
+    setup,
+    webhooks,
+    work,
+)
 
 
 class KundeflytAPI(NinjaAPI):
@@ -51,4 +59,5 @@ api.add_router("", customers.router)
 api.add_router("", placements.router)
 api.add_router("", registrations.router)
 api.add_router("", work.router)
+api.add_router("", reports.router)
 api.add_router("", webhooks.router)

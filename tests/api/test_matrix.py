@@ -117,6 +117,7 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
     customer = alfa.customer.pk
     placement = Placement.objects.get(pk=customer)
     path = path.format(
+        report="activity",
         customer_id=customer,
         subscription_id=alfa.subscription.pk,
         delivery_id=alfa.delivery.pk,
@@ -138,6 +139,8 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
             query = {"crm": world.crm.pk, "phone": "900 00 001"}
         case "get", "/registrations":
             query = {"campaign": world.campaign.pk}
+        case "get", p if p.startswith("/reports/"):
+            query = {"from": "2026-01-01", "to": "2026-12-31", "campaign": world.campaign.pk}
         case "post", p if p.endswith("/renew") or p.endswith("/registrations"):
             body = {"token": placement.lease_token, "outcome": world.outcome("no_answer").pk}
         case "post", p if p.endswith("/move"):
@@ -200,7 +203,8 @@ def test_every_operation_answers_each_token_as_the_table_says_and_leaks_nothing(
 
 # bravo · revoked · expired · lost API access · Alfa's agent · Alfa's supervisor
 # Bravo's lists answer 200 with none of Alfa's; its renewal of Alfa's customer answers 409
-# as for any id it does not hold, existing or not. The agent lacks the supervisor's
+# as for any id it does not hold, existing or not; Alfa's campaign is no choice of its
+# report filter (400, as for a campaign that does not exist). The agent lacks the supervisor's
 # permissions for the CRM's whole list, reports and webhooks.
 EXPECTED: dict[str, str] = {
     "GET /api/v1/me": "200 401 401 401 200 200",
@@ -219,6 +223,7 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/customers/{customer_id}/take": "404 401 401 401 200 200",
     "POST /api/v1/customers/{customer_id}/renew": "409 401 401 401 200 200",
     "POST /api/v1/customers/{customer_id}/registrations": "404 401 401 401 201 201",
+    "GET /api/v1/reports/{report}": "400 401 401 401 403 200",
     "GET /api/v1/webhooks": "200 401 401 401 403 200",
     "POST /api/v1/webhooks": "404 401 401 401 403 201",
     "POST /api/v1/webhooks/{subscription_id}/enable": "404 401 401 401 403 200",
