@@ -50,7 +50,7 @@ def test_each_report_has_the_numbers_of_its_page(reporter: Api, tenants: Tenants
 
     assert answer.status_code == 200, answer.content
     body = answer.json()
-    assert body["key"] == key and body["from"] == today.isoformat()
+    assert body["key"] == key and body["date_from"] == today.isoformat()
     assert [t["key"] for t in body["tables"]] == [t.key for t in page.tables]
     for got, table in zip(body["tables"], page.tables, strict=True):
         expected = json.loads(json.dumps([[plain(v) for v in r] for r in table.rows], default=str))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import Promise
 from ninja import Query, Router, Schema
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.api.auth import user_of
@@ -53,12 +53,10 @@ class TableOut(BaseModel):
 
 
 class ReportOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
     key: str
     title: str
-    date_from: dt.date = Field(alias="from")
-    date_to: dt.date = Field(alias="to")
+    date_from: dt.date
+    date_to: dt.date
     tables: list[TableOut]
     notes: list[str]
 
@@ -127,4 +125,4 @@ def report_get(request: HttpRequest, report: ReportKey, query: Query[ReportQuery
         raise DomainError(str(errors[0]), field=name)
     found = REPORTS[report](user, form.report_filter())
     out = _report_out(found, query.date_from, query.date_to)
-    return HttpResponse(out.model_dump_json(by_alias=True), content_type="application/json")
+    return HttpResponse(out.model_dump_json(), content_type="application/json")
