@@ -229,6 +229,8 @@ EXPECTED: dict[str, str] = {
     "api:report_get": "401 401 401 401 401 401 401",
     "api:customer_status": "401 401 401 401 401 401 401",
     "api:customer_relocate": "401 401 401 401 401 401 401",
+    "api:follow_ups_list": "401 401 401 401 401 401 401",
+    "api:follow_up_change": "405 405 405 405 405 405 405",  # PUT only; tests/api
     "api:customer_take": "401 401 401 401 401 401 401",
     "api:customer_renew": "401 401 401 401 401 401 401",
     "api:customer_let_go": "401 401 401 401 401 401 401",

@@ -143,6 +143,10 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
             query = {"from": "2026-01-01", "to": "2026-12-31", "campaign": world.campaign.pk}
         case "post", p if p.endswith("/renew") or p.endswith("/registrations"):
             body = {"token": placement.lease_token, "outcome": world.outcome("no_answer").pk}
+        case "put", p if p.endswith("/follow-up"):
+            soon = timezone.now() + dt.timedelta(days=2)
+            body = {"at": soon.isoformat(), "user": world.agent.pk}
+            headers["If-Match"] = f'"{placement.version}"'
         case "post", p if p.endswith("/move"):
             body = {"segment": world.cold.pk}
             headers["If-Match"] = f'"{placement.version}"'
@@ -223,6 +227,8 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/customers/{customer_id}/take": "404 401 401 401 200 200",
     "POST /api/v1/customers/{customer_id}/renew": "409 401 401 401 200 200",
     "POST /api/v1/customers/{customer_id}/registrations": "404 401 401 401 201 201",
+    "GET /api/v1/follow-ups": "200 401 401 401 200 200",
+    "PUT /api/v1/customers/{customer_id}/follow-up": "404 401 401 401 403 200",
     "GET /api/v1/reports/{report}": "400 401 401 401 403 200",
     "GET /api/v1/webhooks": "200 401 401 401 403 200",
     "POST /api/v1/webhooks": "404 401 401 401 403 201",

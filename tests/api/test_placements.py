@@ -102,3 +102,48 @@ def test_a_held_customer_an_agent_and_another_data_owner_are_refused(
     assert not_allowed.status_code == 403
     assert hidden.status_code == 404
     assert Placement.objects.get(pk=customer.pk).segment_id is None
+
+
+def put_follow_up(api: Api, customer_id: int, body: dict[str, Any], etag: str | None) -> Any:
+    headers = api.headers | ({"If-Match": etag} if etag else {})
+    return api.client.put(
+        f"/api/v1/customers/{customer_id}/follow-up",
+        json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_follow_ups_are_listed_and_changed_from_the_status_read(
+    mover: Mover, client: Client, tenants: Tenants
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    world = tenants.world
+    customers = [world.customer(n) for n in range(3)]
+    soon = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
+    etag = mover.get(f"/customers/{customers[0].pk}/status")["ETag"]
+
+    set_one = put_follow_up(
+        mover, customers[0].pk, {"at": soon.isoformat(), "user": world.agent.pk}, etag
+    )
+    stale = put_follow_up(mover, customers[0].pk, {"at": None}, etag)
+    other_etag = mover.get(f"/customers/{customers[1].pk}/status")["ETag"]
+    past = put_follow_up(mover, customers[1].pk, {"at": "2020-01-01T10:00:00"}, other_etag)
+    listed = mover.get("/follow-ups", campaign=world.campaign.pk).json()["items"]
+    agents = Api(client, token_for(world.agent)).get("/follow-ups").json()["items"]
+    others = Api(client, token_for(world.agent2)).get("/follow-ups").json()["items"]
+    due_now = mover.get("/follow-ups", due="true").json()["items"]
+
+    assert set_one.status_code == 200, set_one.content
+    assert set_one.json()["follow_up_user"] == world.agent.pk
+    assert stale.status_code == 412
+    assert past.status_code == 400 and past.json()["field"] == "follow_up_at"
+    assert [f["customer"] for f in listed] == [customers[0].pk]
+    assert [f["customer"] for f in agents] == [customers[0].pk]
+    assert others == [] and due_now == []
+    cleared = put_follow_up(mover, customers[0].pk, {"at": None}, set_one["ETag"])
+    assert cleared.status_code == 200 and cleared.json()["follow_up_at"] is None
+    assert Placement.objects.get(pk=customers[0].pk).follow_up_user_id is None

@@ -1,25 +1,32 @@
-"""Where a customer is worked (rule 4): its status, and placing or moving it between the
-campaigns and segments of its CRM, from the version of the status the client read."""
+"""Where a customer is worked (rule 4) and when it is followed up (D9): its status, placing
+or moving it between the campaigns and segments of its CRM, the follow-ups, and changing one,
+each from the version of the status the client read."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Header, Router, Schema
+from ninja import Header, Query, Router, Schema
 from ninja.errors import HttpError
+from pydantic import BaseModel
 
-from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, has_perm, require
 from kundeflyt.accounts.visibility import campaigns_visible_to, customers_visible_to
 from kundeflyt.api.auth import user_of
+from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS
 from kundeflyt.api.routes.customers import customer_out, with_status
-from kundeflyt.api.schemas import Id, StatusOut
+from kundeflyt.api.schemas import Id, Moment, StatusOut
 from kundeflyt.campaigns.models import Segment
 from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.handling.models import Placement
-from kundeflyt.handling.services import customer_move, customer_place
+from kundeflyt.handling.selectors import PlacementFilter, my_follow_ups, placements_filtered
+from kundeflyt.handling.services import customer_move, customer_place, follow_up_set
 
 router = Router(tags=["customers"])
 
@@ -119,3 +126,109 @@ def _version(if_match: str) -> int:
     """The version an If-Match names; one that names none can match nothing (412)."""
     text = if_match.removeprefix("W/").strip('"')
     return int(text) if text.isdigit() and len(text) < 19 else -1
+
+
+class FollowUpsQuery(Paging):
+    campaign: Id | None = None
+    responsible: Id | None = None  # the responsible user (with extended customer handling)
+    due: bool | None = None  # true: due now; false: later; leave out for both
+
+
+class FollowUpOut(BaseModel):
+    customer: int
+    campaign: int
+    segment: int | None
+    state_key: str
+    follow_up_at: dt.datetime
+    follow_up_user: int | None  # None: shared in the campaign
+    version: int
+
+
+class FollowUpPage(BaseModel):
+    items: list[FollowUpOut]
+    next: str | None
+
+
+class FollowUpIn(Schema):
+    at: Moment | None  # null clears it (a customer in an available state only)
+    user: Id | None = None  # the responsible user; leave it out or null for a shared one
+
+
+@router.get(
+    "/follow-ups", response={200: FollowUpPage, **REFUSALS}, summary="Follow-ups, a page at a time"
+)
+def follow_ups_list(request: HttpRequest, query: Query[FollowUpsQuery]) -> HttpResponse:
+    """The customers with a follow-up, in customer order: the user's own follow-ups, or with
+    *extended customer handling* every follow-up in the campaigns the user may see, by
+    `campaign` and `responsible`. `due=true` keeps those due now, `due=false` the later ones.
+    Needs *customer handling*."""
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    if has_perm(user, Perm.EXTENDED_CUSTOMER_HANDLING):
+        followed = placements_filtered(
+            user, PlacementFilter(campaign=query.campaign, responsible=query.responsible)
+        ).filter(follow_up_at__isnull=False, is_final=False)
+    else:
+        followed = my_follow_ups(user)
+        if query.campaign is not None:
+            followed = followed.filter(campaign_id=query.campaign)
+    if query.due is not None:
+        now = timezone.now()
+        due = {"follow_up_at__lte": now} if query.due else {"follow_up_at__gt": now}
+        followed = followed.filter(**due)
+    found, following = page_of(request, followed.select_related("state"), query)
+    page = FollowUpPage(
+        items=[
+            FollowUpOut(
+                customer=p.pk,
+                campaign=p.campaign_id,
+                segment=p.segment_id,
+                state_key=p.state.key,
+                follow_up_at=p.follow_up_at,
+                follow_up_user=p.follow_up_user_id,
+                version=p.version,
+            )
+            for p in found
+            if p.follow_up_at is not None
+        ],
+        next=following,
+    )
+    return HttpResponse(page.model_dump_json(), content_type="application/json")
+
+
+@router.put(
+    "/customers/{customer_id}/follow-up",
+    response={200: StatusOut, **VERSIONED_WRITE_REFUSALS},
+    summary="Change a customer's follow-up",
+)
+def follow_up_change(
+    request: HttpRequest,
+    response: HttpResponse,
+    customer_id: Id,
+    body: FollowUpIn,
+    if_match: IfMatch = None,
+) -> StatusOut:
+    """When the customer is followed up (`at`, in the future) and by whom (`user`, one who
+    works the campaign; none for a shared follow-up), as D9 on the customer's details. `at`
+    null clears it and puts a customer in an available state back in the queue; one in a
+    follow-up state keeps it. Send the status's `ETag` as `If-Match`. Needs *extended
+    customer handling*."""
+    user = user_of(request)
+    require(user, Perm.EXTENDED_CUSTOMER_HANDLING)
+    if not customers_visible_to(user).filter(pk=customer_id).exists():
+        raise NotFound(_("No such customer."), field="customer")
+    if not if_match:
+        raise HttpError(428, _("Send the status's ETag as If-Match."))
+    responsible = None
+    if body.user is not None:
+        responsible = User.objects.filter(pk=body.user).first()
+        if responsible is None:
+            raise DomainError(_("Choose a user who works this campaign."), field="user")
+    follow_up_set(
+        user,
+        customer_id=customer_id,
+        follow_up_at=body.at,
+        responsible=responsible,
+        version=_version(if_match),
+    )
+    return _status(request, response, customer_id)

@@ -42,6 +42,11 @@ def _check_supervise(actor: Actor, placement: Placement, now: dt.datetime) -> No
     refuse_if_held(placement, actor, now)
 
 
+def _check_version(placement: Placement, version: int | None) -> None:
+    if version is not None and version != placement.version:
+        raise Stale(_("The customer's status changed since you read it. Read it again."))
+
+
 @transaction.atomic(durable=True)
 def customer_move(
     actor: Actor,
@@ -59,8 +64,7 @@ def customer_move(
     now = timezone.now()
     placement = locked_placement(customer_id)
     _check_supervise(actor, placement, now)
-    if version is not None and version != placement.version:
-        raise Stale(_("The customer's status changed since you read it. Read it again."))
+    _check_version(placement, version)
     return move(actor, placement, campaign=campaign, segment=segment, now=now)
 
 
@@ -166,15 +170,18 @@ def follow_up_set(
     customer_id: int,
     follow_up_at: dt.datetime | None,
     responsible: User | None,
+    version: int | None = None,
 ) -> Placement:
     """D9: when the customer is followed up and by whom (None: shared), in one change.
 
     Clearing the time (and with it the responsible user) puts a customer in an available state
     back in the campaign's queue; it is refused for a customer in a follow-up or in-progress
-    state, which is worked only through its follow-up (rule 10)."""
+    state, which is worked only through its follow-up (rule 10). With ``version`` (the
+    placement's, as read) the change is made only if nothing changed the placement since."""
     now = timezone.now()
     placement = locked_placement(customer_id)
     _check_supervise(actor, placement, now)
+    _check_version(placement, version)
     if placement.is_final:
         raise DomainError(_("A customer in a final state gets no follow-up."), field="follow_up_at")
     if follow_up_at is None:
