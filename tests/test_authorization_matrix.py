@@ -100,7 +100,7 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
                 kwargs[name] = alfa[model].pk
             case "url":
                 kwargs[name] = "no-such-page/"
-            case "subscription_id" | "delivery_id":
+            case "subscription_id" | "delivery_id" | "import_id":
                 kwargs[name] = 1  # the API answers the session 401 before it looks
     if pattern.name:
         return reverse(route, kwargs=kwargs)
@@ -227,6 +227,9 @@ EXPECTED: dict[str, str] = {
     "api:customers_by_phone": "401 401 401 401 401 401 401",
     "api:registrations_list": "401 401 401 401 401 401 401",
     "api:report_get": "401 401 401 401 401 401 401",
+    "api:import_new": "401 401 401 401 401 401 401",
+    "api:imports_list": "401 401 401 401 401 401 401",
+    "api:import_get": "401 401 401 401 401 401 401",
     "api:customer_status": "401 401 401 401 401 401 401",
     "api:customer_relocate": "401 401 401 401 401 401 401",
     "api:follow_ups_list": "401 401 401 401 401 401 401",

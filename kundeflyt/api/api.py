@@ -14,6 +14,7 @@ from kundeflyt.api.auth import TokenAuth, TokenRate
 from kundeflyt.api.problems import PROBLEM
 from kundeflyt.api.routes import (
     customers,
+    imports,
     placements,
     registrations,
     reports,
@@ -60,4 +61,5 @@ api.add_router("", placements.router)
 api.add_router("", registrations.router)
 api.add_router("", work.router)
 api.add_router("", reports.router)
+api.add_router("", imports.router)
 api.add_router("", webhooks.router)

@@ -14,6 +14,9 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from kundeflyt.common.errors import DomainError
 
 PROBLEM = "application/problem+json"
+# Where ninja says a value came from, and the name of the operations' body parameter, in an
+# error's location: the field is named without them.
+SOURCES = ("query", "body", "form", "path", "header", "cookie")
 
 
 class Problem(Schema):
@@ -67,7 +70,7 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
         first = error.errors[0] if error.errors else {}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("query", "body")]
+        location = [str(part) for part in first.get("loc", ()) if part not in SOURCES]
         return problem(
             api, request, 422, str(first.get("msg", _("Invalid input."))), ".".join(location)
         )

@@ -15,6 +15,7 @@ Set ``MATRIX_PRINT=1`` to print the answers seen, as a table to review and paste
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 from typing import Any
@@ -32,6 +33,7 @@ from kundeflyt.crm.models import Customer
 from kundeflyt.crm.services import customer_version
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.handling.services import AfterSave, customer_select, outcome_register
+from kundeflyt.imports.services import import_upload
 from kundeflyt.webhooks.models import Delivery, EventType, Subscription
 from kundeflyt.webhooks.services import subscription_create, webhook_emit
 from tests.api.conftest import Tenants, grant
@@ -39,6 +41,7 @@ from tests.world import World
 
 pytestmark = pytest.mark.django_db
 
+ALFA_FILE = b"Kundenr;Navn\nALFA-9;Hemmelig fil\n"
 TOKENS = ("bravo", "revoked", "expired", "lost", "agent", "boss")
 # Alfa's data in any form: its customer, registration, webhook and agent (who holds the
 # customer while the others ask).
@@ -69,6 +72,9 @@ class Alfa:
         )
         webhook_emit(world.crm.pk, EventType.CUSTOMER_UPDATED, {"customer": self.customer.pk})
         self.delivery = Delivery.objects.get()
+        self.batch = import_upload(
+            maker, crm=world.crm, file_name="alfa.csv", content=io.BytesIO(ALFA_FILE)
+        )
         customer_select(world.agent, customer_id=self.customer.pk)  # Kari Nordmann has it open
 
     def state(self) -> Any:
@@ -121,6 +127,7 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
         customer_id=customer,
         subscription_id=alfa.subscription.pk,
         delivery_id=alfa.delivery.pk,
+        import_id=alfa.batch.pk,
     )
     query: dict[str, Any] = {}
     body: Any = {}
@@ -137,6 +144,8 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
             query = {"crm": world.crm.pk, "customer_id": "ALFA-1"}
         case "get", "/customers-lookup/by-phone":
             query = {"crm": world.crm.pk, "phone": "900 00 001"}
+        case "get", "/imports":
+            query = {"crm": world.crm.pk}
         case "get", "/registrations":
             query = {"campaign": world.campaign.pk}
         case "get", p if p.startswith("/reports/"):
@@ -158,6 +167,10 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
             }
     if method == "get":
         return client.get(path, query, headers=headers)
+    if path.endswith("/imports"):
+        upload = io.BytesIO(ALFA_FILE)
+        upload.name = "alfa.csv"
+        return client.post(path, {"file": upload, "crm": world.crm.pk}, headers=headers)
     return getattr(client, method)(
         path, json.dumps(body), content_type="application/json", headers=headers
     )
@@ -229,6 +242,9 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/customers/{customer_id}/registrations": "404 401 401 401 201 201",
     "GET /api/v1/follow-ups": "200 401 401 401 200 200",
     "PUT /api/v1/customers/{customer_id}/follow-up": "404 401 401 401 403 200",
+    "POST /api/v1/imports": "404 401 401 401 403 202",
+    "GET /api/v1/imports": "404 401 401 401 403 200",
+    "GET /api/v1/imports/{import_id}": "404 401 401 401 403 200",
     "GET /api/v1/reports/{report}": "400 401 401 401 403 200",
     "GET /api/v1/webhooks": "200 401 401 401 403 200",
     "POST /api/v1/webhooks": "404 401 401 401 403 201",

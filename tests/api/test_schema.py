@@ -39,7 +39,7 @@ schema = schemathesis.openapi.from_wsgi(
                     "include-method": method,
                     "checks": {"positive_data_acceptance": {"expected-statuses": WRITE_REFUSALS}},
                 }
-                for method in ("POST", "PATCH")
+                for method in ("POST", "PATCH", "PUT", "DELETE")
             ]
             + [
                 {  # a period that ends before it starts, or is longer than three years

@@ -16,6 +16,7 @@ from kundeflyt.imports.services.setup import (
     import_sheet_choose,
     import_start,
     import_upload,
+    mapping_by_headings,
     mapping_clean,
     mapping_of,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "import_start",
     "import_undo",
     "import_upload",
+    "mapping_by_headings",
     "mapping_clean",
     "mapping_of",
     "run_import",

@@ -135,6 +135,17 @@ def mapping_of(batch: ImportBatch) -> dict[int, str]:
     return {int(position): key for position, key in (batch.mapping or {}).items()}
 
 
+def mapping_by_headings(batch: ImportBatch, wanted: Mapping[str, str]) -> dict[int, str]:
+    """A mapping given by column heading (``{"Kundenr": "customer_id"}``, headings matched as
+    the automatic mapping matches them) as the import's column positions."""
+    by_heading = {normalised(str(k)): v for k, v in wanted.items()}
+    return {
+        position: by_heading[normalised(heading)]
+        for position, heading in enumerate(batch.columns)
+        if by_heading.get(normalised(heading))
+    }
+
+
 def import_sheet_choose(actor: Actor, *, batch: ImportBatch, sheet: str) -> ImportBatch:
     """Read another sheet of the spreadsheet: its header, its rows, a new automatic mapping."""
     _draft(actor, batch)

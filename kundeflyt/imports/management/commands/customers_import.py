@@ -17,7 +17,6 @@ from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.models import CRM
 from kundeflyt.imports import selectors, services
-from kundeflyt.imports.cells import normalised
 from kundeflyt.imports.models import ImportBatch, OnBlocked, OnDuplicate
 from kundeflyt.imports.services import IMPORTER
 
@@ -123,12 +122,7 @@ class Command(BaseCommand):
             ) from error
         if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
             raise CommandError(_('The mapping is a JSON object: {"column heading": "field key"}.'))
-        by_header = {normalised(str(k)): v for k, v in wanted.items()}
-        return {
-            position: by_header[normalised(header)]
-            for position, header in enumerate(batch.columns)
-            if normalised(header) in by_header and by_header[normalised(header)]
-        }
+        return services.mapping_by_headings(batch, wanted)
 
     def _report(self, batch: ImportBatch, rejected: str | None) -> None:
         self.stdout.write(
