@@ -224,7 +224,7 @@ LOGGING = {
 # --- Accounts: lockout, sessions, two-factor login ------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any other
-    "django.contrib.auth.backends.ModelBackend",
+    "kundeflyt.accounts.backends.PeopleBackend",  # username and password: people, not systems
     "kundeflyt.accounts.backends.ProductPermissionBackend",
 ]
 

@@ -249,6 +249,7 @@ EXPECTED: dict[str, str] = {
     # added or deleted there.
     "api_tokens:tokens": "L 403 403 200 403 403 200",
     "api_tokens:token_new": "L R! R! R! R! R! R!",
+    "api_tokens:integration_token_new": "L R! R! R! R! R! R!",
     "api_tokens:token_revoke": "L R! R! R R! R! R",
     "admin:api_apitoken_changelist": "L L L 200 403 L 200",
     "admin:api_apitoken_add": "L L L 403 403 L 403",

@@ -157,7 +157,10 @@ class UserAdmin(OwnerScopedAdmin, BaseUserAdmin):
     add_form = UserAddForm
     fieldsets = (
         *BaseUserAdmin.fieldsets[:2],  # type: ignore[index]
-        (_("Work"), {"fields": ("team", "language", "time_zone", "data_owners")}),
+        (
+            _("Work"),
+            {"fields": ("team", "language", "time_zone", "data_owners", "is_integration")},
+        ),
         *BaseUserAdmin.fieldsets[2:],  # type: ignore[index]
     )
     add_fieldsets = (
@@ -174,12 +177,13 @@ class UserAdmin(OwnerScopedAdmin, BaseUserAdmin):
                     "language",
                     "time_zone",
                     "data_owners",
+                    "is_integration",
                 ),
             },
         ),
     )
     list_display = ("username", "first_name", "last_name", "email", "team", "is_active", "is_staff")
-    list_filter = ("team", "is_active", "is_staff", "is_superuser", "groups")
+    list_filter = ("team", "is_active", "is_integration", "is_staff", "is_superuser", "groups")
     list_select_related = ("team",)
     search_fields = ("username", "first_name", "last_name", "email")
     ordering = ("first_name", "last_name", "username")

@@ -1,7 +1,8 @@
-"""The product's permissions open Django's admin: *administrator* to everything of Kundeflyt,
-including login lockouts (to unlock a user), two-factor devices (to reset a lost phone) and
-API tokens (to revoke one); *campaign setup* to data owners, CRMs, flows and campaigns. Users
-still need staff status."""
+"""Logging in is for people (``PeopleBackend``: integration users never log in to the
+pages). The product's permissions open Django's admin: *administrator* to everything of
+Kundeflyt, including login lockouts (to unlock a user), two-factor devices (to reset a lost
+phone) and API tokens (to revoke one); *campaign setup* to data owners, CRMs, flows and
+campaigns. Users still need staff status."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ GRANTS = {
 }
 
 _model_backend = ModelBackend()
+
+
+class PeopleBackend(ModelBackend):
+    """Django's username and password login, for people only: an integration user never
+    logs in to the pages (its requests come with API tokens)."""
+
+    def user_can_authenticate(self, user: Any) -> bool:
+        return not getattr(user, "is_integration", False) and super().user_can_authenticate(user)
 
 
 class ProductPermissionBackend(BaseBackend):

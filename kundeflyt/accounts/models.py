@@ -22,8 +22,10 @@ class Team(models.Model):
 
 
 class User(AbstractUser):
-    """A person who logs in. An archived user (``is_active`` off) cannot log in and keeps
-    their history."""
+    """A person who logs in, or an integration user: a client's system, which never logs in
+    to the pages and acts only through the API tokens an administrator makes for it (so
+    that the integration does not stop when a person leaves). An archived user
+    (``is_active`` off) cannot log in and keeps their history."""
 
     team = models.ForeignKey(
         Team,
@@ -42,6 +44,14 @@ class User(AbstractUser):
         default=False,
         editable=False,
         help_text=_("On while the user has a confirmed authenticator app (TOTP device)."),
+    )
+    is_integration = models.BooleanField(
+        _("integration user"),
+        default=False,
+        help_text=_(
+            "A client's system: it never logs in to the pages and uses the API with tokens "
+            "an administrator makes for it."
+        ),
     )
     session_generation = models.PositiveIntegerField(
         _("session generation"),

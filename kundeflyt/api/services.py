@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, has_perm, require
+from kundeflyt.accounts.visibility import CHANGE, users_administered_by
 from kundeflyt.api.models import NAME_LENGTH, ApiRateWindow, ApiToken
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
@@ -31,11 +32,23 @@ def digest_of(raw: str) -> str:
 
 @transaction.atomic
 def token_create(
-    actor: User, *, name: str, expires_at: dt.datetime | None = None
+    actor: User,
+    *,
+    name: str,
+    expires_at: dt.datetime | None = None,
+    integration: User | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token for the actor, who needs *API access*. Returns the token and its text,
-    which is shown once and never stored."""
-    require(actor, Perm.API_ACCESS)
+    """A new token for the actor, who needs *API access*; or, made by an administrator, for
+    an ``integration`` user they administer (which needs *API access* itself). Returns the
+    token and its text, which is shown once and never stored."""
+    owner = actor
+    if integration is not None:
+        require(actor, Perm.ADMINISTRATOR)
+        administered = users_administered_by(actor, CHANGE).filter(pk=integration.pk)
+        if not integration.is_integration or not administered.exists():
+            raise NotFound(_("No such integration user."), field="integration")
+        owner = integration
+    require(owner, Perm.API_ACCESS)
     name = bounded_text(name, field="name", max_length=NAME_LENGTH, label=_("Name"))
     if not name:
         raise DomainError(_("Give the token a name."), field="name")
@@ -46,9 +59,14 @@ def token_create(
         )
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=actor, name=name, prefix=raw[:11], digest=digest_of(raw), expires_at=expires_at
+        user=owner, name=name, prefix=raw[:11], digest=digest_of(raw), expires_at=expires_at
     )
-    audit(actor, "api_token.create", token, after={"name": name, "prefix": token.prefix})
+    audit(
+        actor,
+        "api_token.create",
+        token,
+        after={"name": name, "prefix": token.prefix, "user": owner.pk},
+    )
     return token, raw
 
 

@@ -1,5 +1,5 @@
 """The account page's API tokens: make one (shown once), see when each was last used,
-revoke one."""
+revoke one; an administrator does the same for the integration users they administer."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kundeflyt.accounts.models import User
-from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.permissions import Perm, has_perm, require
+from kundeflyt.accounts.visibility import CHANGE, users_administered_by
 from kundeflyt.api import services
 from kundeflyt.api.models import ApiToken
-from kundeflyt.common.errors import DomainError
+from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.common.refusals import refused
 
 
@@ -28,13 +29,26 @@ def _user(request: HttpRequest) -> User:
 
 def _page(request: HttpRequest, **extra: object) -> HttpResponse:
     user = _user(request)
-    require(user, Perm.API_ACCESS)
+    administrator = has_perm(user, Perm.ADMINISTRATOR)
+    if not administrator:
+        require(user, Perm.API_ACCESS)
+    integrations = (
+        users_administered_by(user, CHANGE).filter(is_integration=True, is_active=True)
+        if administrator
+        else User.objects.none()
+    )
     return render(
         request,
         "api/tokens.html",
         {
             "nav": "account",
+            "personal": has_perm(user, Perm.API_ACCESS),
             "tokens": ApiToken.objects.filter(user=user),
+            "administrator": administrator,
+            "integrations": integrations.order_by("username"),
+            "integration_tokens": ApiToken.objects.filter(user__in=integrations).select_related(
+                "user"
+            ),
             "now": timezone.now(),
             "today": timezone.localdate(),
             **extra,
@@ -69,6 +83,27 @@ def token_new(request: HttpRequest) -> HttpResponseBase:
             _user(request),
             name=str(request.POST.get("name", "")),
             expires_at=_expiry(str(request.POST.get("expires", ""))[:40]),
+        )
+    except DomainError as error:
+        return refused(request, error, back="api_tokens:tokens")
+    return _page(request, made=token, raw=raw)
+
+
+@login_required
+@require_POST
+def integration_token_new(request: HttpRequest) -> HttpResponseBase:
+    """An administrator makes a token for an integration user, shown once."""
+    raw_id = str(request.POST.get("integration", ""))
+    try:
+        known = raw_id.isdigit() and len(raw_id) <= 18
+        integration = User.objects.filter(pk=int(raw_id)).first() if known else None
+        if integration is None:
+            raise NotFound(_("No such integration user."), field="integration")
+        token, raw = services.token_create(
+            _user(request),
+            name=str(request.POST.get("name", "")),
+            expires_at=_expiry(str(request.POST.get("expires", ""))[:40]),
+            integration=integration,
         )
     except DomainError as error:
         return refused(request, error, back="api_tokens:tokens")
