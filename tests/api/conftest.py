@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import close_old_connections
 from django.test import Client
 
 from kundeflyt.accounts.models import User
@@ -30,6 +33,27 @@ def grant(user: User, *perms: Perm) -> User:
 
 def token_for(user: User, name: str = "CRM-synk") -> str:
     return token_create(grant(user, Perm.API_ACCESS), name=name)[1]
+
+
+def at_once(clients: int, call: Callable[[], Any]) -> list[Any]:
+    """``call`` from ``clients`` threads released together (a barrier), each with its own
+    database connection: the answers, in the order they came."""
+    answers: list[Any] = []
+    start = threading.Barrier(clients)
+
+    def one() -> None:
+        try:
+            start.wait()
+            answers.append(call())
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 class Api:

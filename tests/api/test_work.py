@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from typing import Any
 
 import pytest
-from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
 
 from kundeflyt.handling.models import Event, Placement
-from tests.api.conftest import Api, Tenants, token_for
+from tests.api.conftest import Api, Tenants, at_once, token_for
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -140,23 +138,12 @@ def test_racing_retries_of_one_registration_make_one_event(tenants: Tenants) -> 
     token = token_for(world.agent)
     lease = Agent(Client(), token).post(f"/customers/{customer.pk}/take").json()["token"]
     body = {"token": lease, "outcome": outcome(world, "no_answer"), "keep": True}
-    answers: list[Any] = []
-    start = threading.Barrier(8)
+    path = f"/customers/{customer.pk}/registrations"
 
-    def retry() -> None:
-        try:
-            agent = Agent(Client(), token)
-            start.wait()
-            path = f"/customers/{customer.pk}/registrations"
-            answers.append(agent.post(path, body, **{"Idempotency-Key": "race"}))
-        finally:
-            close_old_connections()
+    def retry() -> Any:
+        return Agent(Client(), token).post(path, body, **{"Idempotency-Key": "race"})
 
-    threads = [threading.Thread(target=retry) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(8, retry)
 
     assert [a.status_code for a in answers] == [201] * 8, [a.content for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1

@@ -4,18 +4,16 @@ Idempotency-Key, and changed only from the version the client read (If-Match).""
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
-from django.db import close_old_connections
 from django.test import Client
 
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.common.models import AuditEntry
 from kundeflyt.crm.models import Customer
 from kundeflyt.handling.models import Placement
-from tests.api.conftest import Api, Tenants, grant, token_for
+from tests.api.conftest import Api, Tenants, at_once, grant, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -172,22 +170,11 @@ def test_a_customer_id_change_needs_campaign_setup(crm_sync: Writer, tenants: Te
 def test_racing_retries_with_one_key_create_one_customer(tenants: Tenants) -> None:
     token = token_for(tenants.world.agent)
     body = {"crm": tenants.world.crm.pk, "customer_id": "K-race", "name": "Kappløp"}
-    answers: list[Any] = []
-    start = threading.Barrier(8)
 
-    def retry() -> None:
-        try:
-            writer = Writer(Client(), token)
-            start.wait()
-            answers.append(writer.post("/customers", body, **{"Idempotency-Key": "race-1"}))
-        finally:
-            close_old_connections()
+    def retry() -> Any:
+        return Writer(Client(), token).post("/customers", body, **{"Idempotency-Key": "race-1"})
 
-    threads = [threading.Thread(target=retry) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(8, retry)
 
     assert [a.status_code for a in answers] == [201] * 8
     assert len({a.json()["id"] for a in answers}) == 1
