@@ -194,8 +194,10 @@ def customer_create(
     )
     webhook_emit(
         crm.pk,
-        EventType.CUSTOMER_CREATED,
-        {"customer": customer.pk, "customer_id": customer.customer_id, "crm": crm.pk},
+        (
+            EventType.CUSTOMER_CREATED,
+            {"customer": customer.pk, "customer_id": customer.customer_id, "crm": crm.pk},
+        ),
     )
     return customer
 
@@ -244,10 +246,9 @@ def customer_update(
         after={k: after[k] for k in changed},
         customer_id=customer.pk,
     )
+    about = {"customer": customer.pk, "customer_id": customer.customer_id}
     webhook_emit(
-        customer.crm_id,
-        EventType.CUSTOMER_UPDATED,
-        {"customer": customer.pk, "customer_id": customer.customer_id, "changed": sorted(changed)},
+        customer.crm_id, (EventType.CUSTOMER_UPDATED, about | {"changed": sorted(changed)})
     )
     return customer
 

@@ -148,29 +148,32 @@ def subscription_enable(actor: User, *, subscription_id: int) -> Subscription:
     return subscription
 
 
-def webhook_emit(crm_id: int, event_type: EventType, data: dict[str, Any]) -> None:
+Message = tuple[EventType, dict[str, Any]]  # what happened, and the data that tells it
+
+
+def webhook_emit(crm_id: int, *messages: Message) -> None:
     """Tell the subscribers of the CRM's data owner, once this transaction commits, what
-    happened. Call it inside the change's transaction."""
-    wanted = [
-        s
-        for s in Subscription.objects.filter(data_owner__crms=crm_id, is_active=True)
-        if event_type.value in s.events
-    ]
-    if not wanted:
+    happened: every message of one change in one call, so that the subscriptions are read
+    once. Call it inside the change's transaction."""
+    subscriptions = list(Subscription.objects.filter(data_owner__crms=crm_id, is_active=True))
+    if not subscriptions:
         return
     now = timezone.now()
-    payload = {"type": event_type.value, "timestamp": now.isoformat(), "data": data}
     deliveries = Delivery.objects.bulk_create(
         Delivery(
             subscription=s,
             message_id=f"msg_{uuid.uuid4().hex}",
             event_type=event_type.value,
-            payload=payload,
+            payload={"type": event_type.value, "timestamp": now.isoformat(), "data": data},
             created_at=now,
             next_attempt_at=now,
         )
-        for s in wanted
+        for event_type, data in messages
+        for s in subscriptions
+        if event_type.value in s.events
     )
+    if not deliveries:
+        return
     ids = [d.pk for d in deliveries]
 
     def send() -> None:

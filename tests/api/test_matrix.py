@@ -70,7 +70,7 @@ class Alfa:
             url="https://alfa.example/hook",
             events=["customer.updated"],
         )
-        webhook_emit(world.crm.pk, EventType.CUSTOMER_UPDATED, {"customer": self.customer.pk})
+        webhook_emit(world.crm.pk, (EventType.CUSTOMER_UPDATED, {"customer": self.customer.pk}))
         self.delivery = Delivery.objects.get()
         self.batch = import_upload(
             maker, crm=world.crm, file_name="alfa.csv", content=io.BytesIO(ALFA_FILE)

@@ -58,7 +58,7 @@ def test_a_subscription_is_made_listed_logged_redelivered_and_removed(
 
     receiver.answers = [500]
     with django_capture_on_commit_callbacks(execute=True):
-        webhook_emit(world.crm.pk, EventType.CUSTOMER_CREATED, {"customer": 1})
+        webhook_emit(world.crm.pk, (EventType.CUSTOMER_CREATED, {"customer": 1}))
     log = admin.call("get", f"/webhooks/{subscription['id']}/deliveries").json()["items"]
     assert [(d["status"], d["response_status"], d["attempts"]) for d in log] == [
         ("pending", 500, 1)

@@ -90,7 +90,7 @@ def test_a_500_is_tried_again_with_the_same_id_until_it_is_received(
     world: World, receiver: Receiver, subscription: Subscription
 ) -> None:
     receiver.answers = [500, 503]
-    webhook_emit(world.crm.pk, EventType.CUSTOMER_CREATED, {"customer": 1})
+    webhook_emit(world.crm.pk, (EventType.CUSTOMER_CREATED, {"customer": 1}))
     delivery = Delivery.objects.get()
     now = timezone.now()
 
@@ -112,7 +112,7 @@ def test_after_a_day_of_failures_it_gives_up_and_disables_the_subscription(
     world: World, receiver: Receiver, subscription: Subscription
 ) -> None:
     receiver.answers = [500] * 20
-    webhook_emit(world.crm.pk, EventType.CUSTOMER_CREATED, {"customer": 1})
+    webhook_emit(world.crm.pk, (EventType.CUSTOMER_CREATED, {"customer": 1}))
     moment = timezone.now()
 
     for delay in (dt.timedelta(0), *RETRY_DELAYS):
@@ -126,7 +126,7 @@ def test_after_a_day_of_failures_it_gives_up_and_disables_the_subscription(
     assert not subscription.is_active and subscription.disabled_reason
     assert mail.outbox and mail.outbox[0].to == ["leder@example.no"]
     # A disabled subscription gets no new messages.
-    webhook_emit(world.crm.pk, EventType.CUSTOMER_CREATED, {"customer": 2})
+    webhook_emit(world.crm.pk, (EventType.CUSTOMER_CREATED, {"customer": 2}))
     assert Delivery.objects.count() == 1
 
 
@@ -134,7 +134,7 @@ def test_a_redirect_is_an_answer_not_an_address_to_follow(
     world: World, receiver: Receiver, subscription: Subscription
 ) -> None:
     receiver.answers = [302]
-    webhook_emit(world.crm.pk, EventType.CUSTOMER_CREATED, {"customer": 1})
+    webhook_emit(world.crm.pk, (EventType.CUSTOMER_CREATED, {"customer": 1}))
 
     delivery = delivery_attempt(Delivery.objects.get().pk)
 
@@ -147,8 +147,8 @@ def test_other_data_owners_and_unwanted_events_send_nothing(
 ) -> None:
     from tests.factories import CRMFactory
 
-    webhook_emit(CRMFactory(name="Annen").pk, EventType.CUSTOMER_CREATED, {"customer": 1})
-    webhook_emit(world.crm.pk, EventType.MEETING_BOOKED, {"customer": 1})
+    webhook_emit(CRMFactory(name="Annen").pk, (EventType.CUSTOMER_CREATED, {"customer": 1}))
+    webhook_emit(world.crm.pk, (EventType.MEETING_BOOKED, {"customer": 1}))
 
     assert not Delivery.objects.exists()
 
@@ -173,3 +173,30 @@ def test_private_and_odd_targets_are_refused(url: str) -> None:
         check_target(url)
 
     assert refused.value.field == "url"
+
+
+def test_a_sale_with_a_meeting_tells_each_once_and_reads_the_subscriptions_once(
+    world: World, receiver: Receiver, subscription: Subscription
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    subscription.events = ["registration.created", "product.sold", "meeting.booked"]
+    subscription.save(update_fields=["events"])
+
+    with CaptureQueriesContext(connection) as queries:
+        webhook_emit(
+            world.crm.pk,
+            (EventType.REGISTRATION_CREATED, {"registration": 1}),
+            (EventType.PRODUCT_SOLD, {"registration": 1}),
+            (EventType.MEETING_BOOKED, {"registration": 1}),
+            (EventType.CUSTOMER_MOVED, {"customer": 1}),  # not subscribed
+        )
+
+    read = [q for q in queries.captured_queries if "webhooks_subscription" in q["sql"]]
+    assert len(read) == 1
+    assert sorted(Delivery.objects.values_list("event_type", flat=True)) == [
+        "meeting.booked",
+        "product.sold",
+        "registration.created",
+    ]

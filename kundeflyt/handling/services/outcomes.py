@@ -45,7 +45,7 @@ from kundeflyt.handling.services.placements import (
 from kundeflyt.handling.transitions import after_outcome
 from kundeflyt.reports.rollup import rollup_event
 from kundeflyt.webhooks.models import EventType
-from kundeflyt.webhooks.services import webhook_emit
+from kundeflyt.webhooks.services import Message, webhook_emit
 
 
 class AfterSave(StrEnum):
@@ -358,26 +358,20 @@ def _emit(
     """The webhooks of a registration: what was registered, sold and booked."""
     about = {"registration": event.pk, "customer": event.customer_id, "campaign": campaign.pk}
     kind = EventType.REGISTRATION_CORRECTED if event.corrects_id else EventType.REGISTRATION_CREATED
-    webhook_emit(
-        campaign.crm_id,
-        kind,
-        about
-        | {
-            "outcome": event.outcome.key,
-            "registered_at": event.registered_at.isoformat(),
-            "corrects": event.corrects_id,
-        },
-    )
+    registered = {
+        "outcome": event.outcome.key,
+        "registered_at": event.registered_at.isoformat(),
+        "corrects": event.corrects_id,
+    }
+    messages: list[Message] = [(kind, about | registered)]
     sold = [
         {"product": line["product"].pk, "quantity": line["quantity"]}
         for line in lines
         if line["status"] == ProductLine.Status.SOLD
     ]
     if sold:
-        webhook_emit(campaign.crm_id, EventType.PRODUCT_SOLD, about | {"products": sold})
+        messages.append((EventType.PRODUCT_SOLD, about | {"products": sold}))
     if meeting is not None:
-        webhook_emit(
-            campaign.crm_id,
-            EventType.MEETING_BOOKED,
-            about | {"starts_at": meeting.starts_at.isoformat()},
-        )
+        starts = meeting.starts_at.isoformat()
+        messages.append((EventType.MEETING_BOOKED, about | {"starts_at": starts}))
+    webhook_emit(campaign.crm_id, *messages)

@@ -87,14 +87,10 @@ def customer_place(
     if not campaigns_visible_to(actor).filter(pk=campaign.pk).exists():
         raise NotAllowed(_("You do not have access to the target campaign."), field="campaign")
     placement = placement_create(actor, customer=customer, campaign=campaign, segment=segment)
+    to = {"campaign": campaign.pk, "segment": placement.segment_id}
     webhook_emit(
         campaign.crm_id,
-        EventType.CUSTOMER_MOVED,
-        {
-            "customer": customer_id,
-            "from": None,
-            "to": {"campaign": campaign.pk, "segment": placement.segment_id},
-        },
+        (EventType.CUSTOMER_MOVED, {"customer": customer_id, "from": None, "to": to}),
     )
     return placement
 
@@ -151,14 +147,10 @@ def move(
         raise DomainError(_("The customer is already in that campaign."), field="campaign")
     moved_from = {"campaign": placement.campaign_id, "segment": placement.segment_id}
     placement = placement_update(actor, placement, "customer.move", changes)
+    to = {"campaign": placement.campaign_id, "segment": placement.segment_id}
     webhook_emit(
         placement.campaign.crm_id,
-        EventType.CUSTOMER_MOVED,
-        {
-            "customer": placement.pk,
-            "from": moved_from,
-            "to": {"campaign": placement.campaign_id, "segment": placement.segment_id},
-        },
+        (EventType.CUSTOMER_MOVED, {"customer": placement.pk, "from": moved_from, "to": to}),
     )
     return placement
 

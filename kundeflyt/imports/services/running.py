@@ -131,17 +131,14 @@ def _finish(batch_id: int, status: str, *, failure: str = "") -> str:
     if finished:
         # One message for the file: its customers come in at COPY speed, not one by one.
         batch = ImportBatch.objects.get(pk=batch_id)
-        webhook_emit(
-            batch.crm_id,
-            EventType.IMPORT_FINISHED,
-            {
-                "import": batch.pk,
-                "status": status,
-                "created": batch.created_count,
-                "updated": batch.updated_count,
-                "rejected": batch.rejected_count,
-            },
-        )
+        finished_with = {
+            "import": batch.pk,
+            "status": status,
+            "created": batch.created_count,
+            "updated": batch.updated_count,
+            "rejected": batch.rejected_count,
+        }
+        webhook_emit(batch.crm_id, (EventType.IMPORT_FINISHED, finished_with))
     return status
 
 
