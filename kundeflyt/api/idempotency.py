@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Status
@@ -96,21 +96,23 @@ class Keeper:
         )
 
 
-def once(request: HttpRequest, user: User, key: str | None, write: Callable[[], Answer]) -> Answer:
-    """``write``'s answer, made at most once for ``user`` and ``key``. The key is kept in
-    ``write``'s transaction: for a write whose service must start the transaction itself
-    (``durable``), the API keeps it through the service's own hook instead (``Keeper``)."""
+Keep = Callable[[Answer], None]
+
+
+def once(
+    request: HttpRequest, user: User, key: str | None, write: Callable[[Keep], Answer]
+) -> Answer:
+    """``write``'s answer, made at most once for ``user`` and ``key``. ``write`` is given
+    ``keep`` and calls it with its answer inside its own transaction (a service that must
+    start the transaction itself, ``durable``, calls it through its hook)."""
     if key is None:
-        return write()
+        return write(lambda answer: None)
     keeper = Keeper(request, user, key)
     if (earlier := keeper.kept()) is not None:
         return earlier
     try:
-        with transaction.atomic():
-            answer = write()
-            keeper.keep(answer)
+        return write(keeper.keep)
     except (IntegrityError, DomainError):
         if (earlier := keeper.kept()) is not None:
             return earlier  # a retry that raced the first: the first one's answer
         raise
-    return answer

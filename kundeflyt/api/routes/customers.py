@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -21,7 +22,7 @@ from kundeflyt.accounts.visibility import (
     data_owners_visible_to,
 )
 from kundeflyt.api.auth import user_of
-from kundeflyt.api.idempotency import Answer, Key, once
+from kundeflyt.api.idempotency import Answer, Keep, Key, once
 from kundeflyt.api.paging import LARGEST_PAGE, Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS, WRITE_REFUSALS
 from kundeflyt.api.schemas import CustomerOut, CustomerPage, Id, Moment, StatusOut
@@ -266,10 +267,15 @@ def customer_new(
     values: dict[str, Any] = body.model_dump(exclude={"crm", "campaign", "segment"})
     values["source"] = Customer.Source.API
 
-    def create() -> Answer:
-        if campaign is None:
-            return _answer(customer_create(user, crm=crm, **values), 201)
-        return _answer(customer_add(user, campaign=campaign, segment=segment, **values), 201)
+    def create(keep: Keep) -> Answer:
+        with transaction.atomic():
+            if campaign is None:
+                made = customer_create(user, crm=crm, **values)
+            else:
+                made = customer_add(user, campaign=campaign, segment=segment, **values)
+            answer = _answer(made, 201)
+            keep(answer)
+        return answer
 
     return once(request, user, idempotency_key, create).give(response)
 

@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -16,7 +15,7 @@ from pydantic import Field
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.api.auth import user_of
-from kundeflyt.api.idempotency import Answer, Keeper, Key
+from kundeflyt.api.idempotency import Answer, Keep, Key, once
 from kundeflyt.api.problems import WRITE_REFUSALS
 from kundeflyt.api.routes.registrations import registration_out
 from kundeflyt.api.schemas import Id, Moment, RegistrationOut
@@ -151,27 +150,19 @@ def registration_new(
     """
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
-    keeper = Keeper(request, user, idempotency_key) if idempotency_key else None
-    if keeper is not None and (earlier := keeper.kept()) is not None:
-        return earlier.give(response)
 
-    def answer(event: Event) -> Answer:
-        out = registration_out(event, individual=True, revenue=True)
-        return Answer(201, out.model_dump(mode="json"))
+    def register(keep: Keep) -> Answer:
+        answered: list[Answer] = []
 
-    def keep_answer(event: Event) -> None:
-        if keeper is not None:
-            keeper.keep(answer(event))
+        def also(event: Event) -> None:  # inside the registration's transaction
+            out = registration_out(event, individual=True, revenue=True)
+            answered.append(Answer(201, out.model_dump(mode="json")))
+            keep(answered[0])
 
-    try:
-        event = outcome_register(
-            user, customer_id=customer_id, also=keep_answer, **_arguments(body)
-        )
-    except (IntegrityError, DomainError):
-        if keeper is not None and (earlier := keeper.kept()) is not None:
-            return earlier.give(response)  # a retry that raced the first
-        raise
-    return answer(event).give(response)
+        outcome_register(user, customer_id=customer_id, also=also, **_arguments(body))
+        return answered[0]
+
+    return once(request, user, idempotency_key, register).give(response)
 
 
 def _arguments(body: RegistrationIn) -> dict[str, Any]:
