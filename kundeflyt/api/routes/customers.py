@@ -11,8 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Header, Query, Router, Schema, Status
-from ninja.errors import HttpError
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kundeflyt.accounts.permissions import Perm, require
@@ -26,6 +25,7 @@ from kundeflyt.api.idempotency import Answer, Keep, Key, once
 from kundeflyt.api.paging import LARGEST_PAGE, Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS, WRITE_REFUSALS
 from kundeflyt.api.schemas import CustomerOut, CustomerPage, Id, Moment, StatusOut
+from kundeflyt.api.versions import IfMatch, etag, sent_version
 from kundeflyt.campaigns.models import Segment
 from kundeflyt.common.bounds import FIELD_TEXT
 from kundeflyt.common.errors import DomainError, NotFound
@@ -133,7 +133,7 @@ def customer_get(request: HttpRequest, response: HttpResponse, customer_id: Id) 
     found = with_status(customers_visible_to(user)).filter(pk=customer_id).first()
     if found is None:
         raise NotFound(_("No such customer."), field="customer")
-    response["ETag"] = f'"{customer_version(found)}"'
+    response["ETag"] = etag(customer_version(found))
     return customer_out(found)
 
 
@@ -213,19 +213,13 @@ class CustomerChanges(Schema):
     fields: dict[str, Any] | None = None
 
 
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="The customer's `ETag` as read: a stale one answers 412."),
-]
-
-
 def _answer(customer: Customer, status: int) -> Answer:
     found = with_status(Customer.objects.filter(pk=customer.pk)).get()
     return Answer(
         status,
         customer_out(found).model_dump(mode="json"),
         {
-            "ETag": f'"{customer_version(found)}"',
+            "ETag": etag(customer_version(found)),
             "Location": reverse("api:customer_get", kwargs={"customer_id": found.pk}),
         },
     )
@@ -308,8 +302,7 @@ def customer_change(
     customer = customers_visible_to(user).filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(_("No such customer."), field="customer")
-    if not if_match:
-        raise HttpError(428, _("Send the customer's ETag as If-Match."))
+    version = sent_version(if_match, _("Send the customer's ETag as If-Match."))
     sent = body.model_dump(exclude_unset=True)
     own = sent.pop("fields", None) or {}
     clash = sorted(set(own) & set(STANDARD_FIELDS))
@@ -317,6 +310,5 @@ def customer_change(
         raise DomainError(
             _("“%(key)s” is not a field of this CRM.") % {"key": clash[0]}, field=clash[0]
         )
-    version = if_match.removeprefix("W/").strip('"')
     changed = customer_update(user, customer=customer, changes=sent | own, version=version)
     return _answer(changed, 200).give(response)

@@ -5,13 +5,11 @@ each from the version of the status the client read."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Header, Query, Router, Schema
-from ninja.errors import HttpError
+from ninja import Query, Router, Schema
 from pydantic import BaseModel
 
 from kundeflyt.accounts.models import User
@@ -22,6 +20,7 @@ from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS
 from kundeflyt.api.routes.customers import customer_out, with_status
 from kundeflyt.api.schemas import Id, Moment, StatusOut
+from kundeflyt.api.versions import IfMatch, etag, sent_version
 from kundeflyt.campaigns.models import Segment
 from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.handling.models import Placement
@@ -29,11 +28,6 @@ from kundeflyt.handling.selectors import PlacementFilter, my_follow_ups, placeme
 from kundeflyt.handling.services import customer_move, customer_place, follow_up_set
 
 router = Router(tags=["customers"])
-
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="The status's `ETag` as read: a stale one answers 412."),
-]
 
 
 class MoveIn(Schema):
@@ -48,7 +42,7 @@ def _status(request: HttpRequest, response: HttpResponse, customer_id: int) -> S
     status = customer_out(found).status
     if status is None:
         raise NotFound(_("The customer is in no campaign."), field="customer")
-    response["ETag"] = f'"{status.version}"'
+    response["ETag"] = etag(status.version)
     return status
 
 
@@ -110,8 +104,6 @@ def customer_relocate(
             raise DomainError(_("Choose the campaign to place the customer in."), field="campaign")
         customer_place(user, customer_id=customer_id, campaign=campaign, segment=segment)
     else:
-        if not if_match:
-            raise HttpError(428, _("Send the status's ETag as If-Match."))
         customer_move(
             user,
             customer_id=customer_id,
@@ -122,9 +114,9 @@ def customer_relocate(
     return _status(request, response, customer_id)
 
 
-def _version(if_match: str) -> int:
-    """The version an If-Match names; one that names none can match nothing (412)."""
-    text = if_match.removeprefix("W/").strip('"')
+def _version(if_match: str | None) -> int:
+    """The status's version an If-Match names; one that names none can match nothing (412)."""
+    text = sent_version(if_match, _("Send the status's ETag as If-Match."))
     return int(text) if text.isdigit() and len(text) < 19 else -1
 
 
@@ -217,8 +209,7 @@ def follow_up_change(
     require(user, Perm.EXTENDED_CUSTOMER_HANDLING)
     if not customers_visible_to(user).filter(pk=customer_id).exists():
         raise NotFound(_("No such customer."), field="customer")
-    if not if_match:
-        raise HttpError(428, _("Send the status's ETag as If-Match."))
+    version = _version(if_match)
     responsible = None
     if body.user is not None:
         responsible = User.objects.filter(pk=body.user).first()
@@ -229,6 +220,6 @@ def follow_up_change(
         customer_id=customer_id,
         follow_up_at=body.at,
         responsible=responsible,
-        version=_version(if_match),
+        version=version,
     )
     return _status(request, response, customer_id)
