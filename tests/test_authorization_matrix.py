@@ -13,7 +13,6 @@ Set ``MATRIX_PRINT=1`` to print the answers seen, as a table to review and paste
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from kundeflyt.api.models import ApiToken
 from kundeflyt.crm.models import Customer
 from kundeflyt.handling.models import Event
 from tests.factories import UserFactory
+from tests.matrix import check_table
 from tests.test_admin_scope import Scene, build_scene
 
 ROLES = ("anonymous", "agent", "supervisor", "administrator", "setup", "other", "superuser")
@@ -193,17 +193,7 @@ def test_every_route_answers_each_role_as_the_table_says(
     for route, pattern, prefix in routes():
         url = url_for(route, pattern, prefix, scene)
         seen[route] = " ".join(observe(client, url, people[role]) for role in ROLES)
-    if os.environ.get("MATRIX_PRINT"):
-        print("\nEXPECTED = {")
-        for route, row in seen.items():
-            print(f"    {route!r}: {row!r},")
-        print("}")
-    missing = sorted(set(seen) - set(EXPECTED))
-    assert not missing, "routes without a row in the table: " + ", ".join(missing)
-    gone = sorted(set(EXPECTED) - set(seen))
-    assert not gone, "rows for routes that no longer exist: " + ", ".join(gone)
-    wrong = {r: (EXPECTED[r], seen[r]) for r in seen if EXPECTED[r] != seen[r]}
-    assert not wrong, "\n".join(f"{r}: expected {e}, got {g}" for r, (e, g) in wrong.items())
+    check_table(seen, EXPECTED, "routes")
 
 
 # anonymous · agent · supervisor · administrator · campaign setup · other data owner · superuser

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 from typing import Any
 
 import pytest
@@ -37,6 +36,7 @@ from kundeflyt.imports.services import import_upload
 from kundeflyt.webhooks.models import Delivery, EventType, Subscription
 from kundeflyt.webhooks.services import subscription_create, webhook_emit
 from tests.api.conftest import Tenants, grant
+from tests.matrix import check_table
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -204,17 +204,7 @@ def test_every_operation_answers_each_token_as_the_table_says_and_leaks_nothing(
             assert alfa.state() == before, f"{name} changed Alfa's data"
 
     table = {operation: " ".join(answers) for operation, answers in seen.items()}
-    if os.environ.get("MATRIX_PRINT"):
-        print("\nEXPECTED = {")
-        for operation, row in table.items():
-            print(f"    {operation!r}: {row!r},")
-        print("}")
-    missing = sorted(set(table) - set(EXPECTED))
-    assert not missing, "operations without a row in the table: " + ", ".join(missing)
-    gone = sorted(set(EXPECTED) - set(table))
-    assert not gone, "rows for operations that no longer exist: " + ", ".join(gone)
-    wrong = {o: (EXPECTED[o], table[o]) for o in table if EXPECTED[o] != table[o]}
-    assert not wrong, "\n".join(f"{o}: expected {e}, got {g}" for o, (e, g) in wrong.items())
+    check_table(table, EXPECTED, "operations")
     assert User.objects.get(pk=tenants.world.agent2.pk).api_tokens.count() == 1
 
 
