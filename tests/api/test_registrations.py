@@ -4,6 +4,7 @@ made, corrections as a sync sees them, and only what the token's user may count.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from kundeflyt.accounts.permissions import Perm
+from kundeflyt.api.routes import registrations
 from kundeflyt.handling.models import Event
 from kundeflyt.handling.services import (
     AfterSave,
@@ -133,8 +135,9 @@ def test_only_what_the_user_may_count_and_people_only_with_individual_results(
     "params",
     [
         {"from": "0001-01-01", "to": "9999-12-31"},
-        {"changed_since": "0001-01-01T00:00:00+14:00"},
-        {"changed_since": "9999-12-31T23:59:59-12:00"},
+        {"changed_since": "0001-01-02T00:00:00+14:00"},
+        {"changed_since": "9999-12-30T23:59:59-12:00"},
+        {"changed_since": "7369-10-27T05:23:31-21:20"},  # an offset PostgreSQL has no room for
         {"changed_since": "2026-11-30T12:00:00"},
         {"from": "2026-12-01", "to": "2026-11-01"},
         {"segment": 0, "outcome": 2**63 - 1, "user": 1},
@@ -152,6 +155,8 @@ def test_edge_values_answer_a_page_never_an_error(reporter: Api, params: dict[st
     [
         ({"from": "2026-13-01"}, "from"),
         ({"changed_since": "i går"}, "changed_since"),
+        ({"changed_since": "0001-01-01T00:00:00+14:00"}, "changed_since"),  # before year 1 in UTC
+        ({"changed_since": "9999-12-31T23:59:59-12:00"}, "changed_since"),  # after 9999 in UTC
         ({"limit": 501}, "limit"),
         ({"campaign": 0}, "campaign"),
         ({"campaign": 2**63}, "campaign"),
@@ -162,6 +167,53 @@ def test_bad_input_names_its_field(reporter: Api, params: dict[str, Any], field:
 
     assert answer.status_code == 422
     assert answer.json()["field"] == field
+
+
+def stream(api: Api, **params: Any) -> list[dict[str, Any]]:
+    answer = api.get("/registrations/stream", **params)
+    assert answer.status_code == 200, answer.content
+    assert answer["Content-Type"] == "application/x-ndjson"
+    return [json.loads(line) for line in b"".join(answer.streaming_content).splitlines()]
+
+
+def test_the_stream_gives_what_the_pages_give_in_one_answer(
+    reporter: Api, tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registrations, "STREAM_CHUNK", 3)  # several chunks for 8 lines
+    world = tenants.world
+    events = [
+        register(world, world.customer(n).pk, "no_answer", comment=f"Forsøk {n}") for n in range(8)
+    ]
+    today = timezone.localdate().isoformat()
+    day = {"from": today, "to": today}
+
+    streamed = stream(reporter, **day)
+
+    assert streamed == all_pages(reporter, limit=3, **day)
+    assert [line["id"] for line in streamed] == [e.pk for e in events]
+    # Cut off after the fourth line, a sync goes on from there.
+    assert stream(reporter, after=events[3].pk) == streamed[4:]
+    assert stream(reporter, outcome=world.outcome("refused").pk) == []
+    assert (
+        stream(reporter, changed_since=(timezone.now() + dt.timedelta(hours=1)).isoformat()) == []
+    )
+
+
+def test_the_stream_lets_through_only_what_the_list_does(client: Client, tenants: Tenants) -> None:
+    world = tenants.world
+    register(world, world.customer(1).pk, "no_answer")
+    outsider = Api(client, token_for(grant(tenants.other_user, Perm.REPORTING)))
+    agent = Api(client, token_for(world.agent2))
+    no_people = Api(client, token_for(world.supervisor, name="uten navn"))
+
+    assert stream(outsider) == []
+    assert [line["user"] for line in stream(no_people)] == [None]
+    refused = agent.get("/registrations/stream")
+    assert refused.status_code == 403
+    assert refused["Content-Type"] == "application/problem+json"
+    bad = no_people.get("/registrations/stream", after=-1)
+    assert bad.status_code == 422 and bad.json()["field"] == "after"
+    assert Api(client, None).get("/registrations/stream").status_code == 401
 
 
 def test_a_page_costs_the_same_queries_for_2_registrations_as_for_20(
@@ -180,6 +232,29 @@ def test_a_page_costs_the_same_queries_for_2_registrations_as_for_20(
     for n in range(2):
         register(world, world.customer(n).pk, "no_answer")
     cost()  # the token's first use of the day writes when it was used
+    few = cost()
+    for n in range(2, 20):
+        register(world, world.customer(n).pk, "no_answer")
+
+    assert cost() == few
+
+
+def test_the_stream_costs_the_same_queries_for_2_registrations_as_for_20(
+    reporter: Api, tenants: Tenants
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world = tenants.world
+
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            stream(reporter)
+        return len(queries)
+
+    for n in range(2):
+        register(world, world.customer(n).pk, "no_answer")
+    cost()
     few = cost()
     for n in range(2, 20):
         register(world, world.customer(n).pk, "no_answer")

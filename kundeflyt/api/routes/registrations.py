@@ -4,32 +4,36 @@ it made (products, a meeting) and its report facts: a client's nightly pull of a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Annotated, Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from ninja import Query, Router, Schema
 from pydantic import Field
+from pydantic_core import to_json
 
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.api.auth import user_of
 from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS
-from kundeflyt.api.schemas import Id, RegistrationOut, RegistrationPage
+from kundeflyt.api.schemas import Id, Moment, RegistrationOut, RegistrationPage
 from kundeflyt.exports.selectors import (
     REGISTERED,
     RegistrationFilter,
     products_and_meetings,
     registrations_matching,
 )
-from kundeflyt.exports.selectors.common import oslo
 from kundeflyt.exports.selectors.registrations import FIRST_DAY, LAST_DAY
 from kundeflyt.handling.models import Event
-from kundeflyt.reports.selectors import ReportFilter, report_scope
+from kundeflyt.reports.selectors import ReportFilter, Scope, report_scope
 
 router = Router(tags=["registrations"])
 
+NDJSON = "application/x-ndjson"
 
-class RegistrationQuery(Paging):
+
+class RegistrationFilters(Schema):
     data_owner: Id | None = None
     crm: Id | None = None
     campaign: Id | None = None
@@ -38,17 +42,34 @@ class RegistrationQuery(Paging):
     user: Id | None = None
     date_from: dt.date | None = Field(None, alias="from")
     date_to: dt.date | None = Field(None, alias="to")
-    changed_since: dt.datetime | None = None
+    changed_since: Moment | None = None
 
 
-def _moment(value: dt.datetime | None) -> dt.datetime | None:
-    """A time as a bound the database can take: none before 1900 (nothing is older), at
-    most the year 9000, and in Oslo's time when it names no zone."""
-    if value is None or value.year < FIRST_DAY.year:
-        return None
-    if value.year >= LAST_DAY.year:
-        return dt.datetime.combine(LAST_DAY, dt.time(0), tzinfo=dt.UTC)
-    return value if value.tzinfo is not None else value.replace(tzinfo=oslo())
+class RegistrationQuery(Paging, RegistrationFilters):
+    pass
+
+
+class RegistrationStreamQuery(RegistrationFilters):
+    after: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0  # the last id already received
+
+
+def _matching(request: HttpRequest, query: RegistrationFilters) -> tuple[QuerySet[Any], Scope]:
+    """The rows (``ROW``) of the registrations the user may count that match the filters."""
+    user = user_of(request)
+    require(user, Perm.REPORTING)
+    period = ReportFilter(
+        first=query.date_from or FIRST_DAY,
+        last=query.date_to or LAST_DAY,
+        data_owner=query.data_owner,
+        crm=query.crm,
+        campaign=query.campaign,
+        segment=query.segment,
+        user=query.user,
+        outcome=query.outcome,
+    )
+    scope = report_scope(user, period)
+    filters = RegistrationFilter(period, REGISTERED, query.changed_since)
+    return registrations_matching(user, filters, scope).values_list(*ROW, named=True), scope
 
 
 @router.get(
@@ -64,33 +85,64 @@ def registrations_list(request: HttpRequest, query: Query[RegistrationQuery]) ->
     since that time: a sync asks with the time of its last run, and a corrected registration
     comes again with `corrected_by` set, beside the correction that replaced it. Needs
     *reporting*; people are named with *individual results*, prices shown with *revenue*.
+    To pull many thousands at once, `/registrations/stream` is faster.
 
     ```
     curl -H "Authorization: Bearer $TOKEN" \\
       "https://kundeflyt.example/api/v1/registrations?from=2026-11-27&to=2026-11-27"
     ```
     """
-    user = user_of(request)
-    require(user, Perm.REPORTING)
-    period = ReportFilter(
-        first=query.date_from or FIRST_DAY,
-        last=query.date_to or LAST_DAY,
-        data_owner=query.data_owner,
-        crm=query.crm,
-        campaign=query.campaign,
-        segment=query.segment,
-        user=query.user,
-        outcome=query.outcome,
-    )
-    scope = report_scope(user, period)
-    filters = RegistrationFilter(period, REGISTERED, _moment(query.changed_since))
-    rows = registrations_matching(user, filters, scope).values(*ROW)
+    rows, scope = _matching(request, query)
     found, following = page_of(request, rows, query)
-    page = RegistrationPage.model_validate(
-        {"items": _registrations(found, scope.individual, scope.revenue), "next": following}
-    )
-    # Checked against the schema above, and written as JSON by pydantic in one step.
-    return HttpResponse(page.model_dump_json(), content_type="application/json")
+    page = {"items": _registrations(found, scope.individual, scope.revenue), "next": following}
+    # The rows are built to the schema above (the tests hold them to it): written as JSON in
+    # one step, without validating every value again.
+    return HttpResponse(to_json(page), content_type="application/json")
+
+
+@router.get(
+    "/registrations/stream",
+    response=REFUSALS,
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "One registration a line (newline-delimited JSON)",
+                "content": {NDJSON: {"schema": {"$ref": "#/components/schemas/RegistrationOut"}}},
+            }
+        }
+    },
+    summary="Registrations, streamed",
+)
+def registrations_stream(
+    request: HttpRequest, query: Query[RegistrationStreamQuery]
+) -> StreamingHttpResponse:
+    """Every registration the list would give for the same filters, in one answer: one
+    registration a line (newline-delimited JSON, `application/x-ndjson`), oldest first, each
+    line as an item of the list. For a nightly sync of a large day: no pages to follow, and
+    several times faster. An answer cut off on the way (a dropped connection) is not
+    complete: go on from the last line received, with `after` set to its `id`.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" \\
+      "https://kundeflyt.example/api/v1/registrations/stream?changed_since=2026-11-27T02:00"
+    ```
+    """
+    rows, scope = _matching(request, query)
+    return StreamingHttpResponse(_lines(rows, query.after, scope), content_type=NDJSON)
+
+
+STREAM_CHUNK = 2000  # registrations read and written at a time: memory stays flat
+
+
+def _lines(rows: QuerySet[Any], after: int, scope: Scope) -> Iterator[bytes]:
+    while True:
+        chunk = list(rows.filter(pk__gt=after).order_by("pk")[:STREAM_CHUNK])
+        if chunk:
+            items = _registrations(chunk, scope.individual, scope.revenue)
+            yield b"".join(to_json(item) + b"\n" for item in items)
+        if len(chunk) < STREAM_CHUNK:
+            return
+        after = chunk[-1].pk
 
 
 # What a registration is read as: one row each, no model instances (a sync reads many).
@@ -123,38 +175,37 @@ ROW = (
 
 def registration_out(event: Event, *, individual: bool, revenue: bool) -> RegistrationOut:
     """One registration as the list shows it."""
-    row = Event.objects.filter(pk=event.pk).values(*ROW).get()
+    row = Event.objects.filter(pk=event.pk).values_list(*ROW, named=True).get()
     return RegistrationOut.model_validate(_registrations([row], individual, revenue)[0])
 
 
-def _registrations(
-    rows: list[dict[str, Any]], individual: bool, revenue: bool
-) -> list[dict[str, Any]]:
-    """The rows as the API shows them, with their products and meetings (one query each)."""
-    lines, meetings = products_and_meetings([row["pk"] for row in rows])
+def _registrations(rows: list[Any], individual: bool, revenue: bool) -> list[dict[str, Any]]:
+    """The rows (named tuples of ``ROW``: a third cheaper to read than dicts) as the API
+    shows them, with their products and meetings (one query each)."""
+    lines, meetings = products_and_meetings([row.pk for row in rows])
 
     def person(pk: int | None) -> int | None:
         return pk if individual else None
 
     return [
         {
-            "id": row["pk"],
-            "customer": row["customer_id"],
-            "customer_id": row["customer__customer_id"],
-            "campaign": row["campaign_id"],
-            "segment": row["segment_id"],
-            "outcome": row["outcome_id"],
-            "outcome_key": row["outcome__key"],
-            "option": row["option_id"],
-            "from_state": row["from_state_id"],
-            "to_state": row["to_state_id"],
-            "registered_at": row["registered_at"],
-            "user": person(row["actor_user_id"]),
-            "process": row["actor_process"],
-            "comment": row["comment"],
-            "extra": row["extra_values"] or {},
-            "follow_up_at": row["follow_up_at"],
-            "follow_up_user": person(row["follow_up_user_id"]),
+            "id": row.pk,
+            "customer": row.customer_id,
+            "customer_id": row.customer__customer_id,
+            "campaign": row.campaign_id,
+            "segment": row.segment_id,
+            "outcome": row.outcome_id,
+            "outcome_key": row.outcome__key,
+            "option": row.option_id,
+            "from_state": row.from_state_id,
+            "to_state": row.to_state_id,
+            "registered_at": row.registered_at,
+            "user": person(row.actor_user_id),
+            "process": row.actor_process,
+            "comment": row.comment,
+            "extra": row.extra_values or {},
+            "follow_up_at": row.follow_up_at,
+            "follow_up_user": person(row.follow_up_user_id),
             "products": [
                 {
                     "id": line["pk"],
@@ -165,15 +216,15 @@ def _registrations(
                     "currency": line["currency"] if revenue else None,
                     "extra": line["extra_values"] or {},
                 }
-                for line in lines.get(row["pk"], [])
+                for line in lines.get(row.pk, [])
             ],
-            "meeting": _meeting(meetings.get(row["pk"])),
-            "included_in_reports": row["included_in_reports"],
-            "counts_for_user": person(row["counts_for_user_id"]),
-            "counts_at": row["counts_at"],
-            "counts_in_reports": row["included_in_reports"] and not row["is_corrected"],
-            "corrects": row["corrects_id"],
-            "corrected_by": row["corrected_by"],
+            "meeting": _meeting(meetings.get(row.pk)),
+            "included_in_reports": row.included_in_reports,
+            "counts_for_user": person(row.counts_for_user_id),
+            "counts_at": row.counts_at,
+            "counts_in_reports": row.included_in_reports and not row.is_corrected,
+            "corrects": row.corrects_id,
+            "corrected_by": row.corrected_by,
         }
         for row in rows
     ]
