@@ -12,9 +12,10 @@ project with gunicorn. Then:
 
 1. **Listing customers**, 100 a page, at four depths of the CRM (the start, a quarter, half,
    the end): p50 and p95 of 30 requests each, beside the same page read in bare SQL.
-2. **A registrations sync**: ``--sync`` rows through ``GET /registrations`` 500 at a time,
-   following ``next``: rows per second and the gunicorn workers' peak memory, beside the same
-   rows read in bare SQL.
+2. **A registrations sync** of the ``--sync`` newest registrations (two in five with a
+   comment, three in ten with extra fields), once through ``GET /registrations/stream`` and
+   once through ``GET /registrations`` 500 at a time, following ``next``: rows per second and
+   the gunicorn workers' peak memory, beside the same rows read in bare SQL.
 3. **Registering through the API**: ``--clients`` clients, each with its own token and its
    own customers, take a customer and register *no answer* on it (with an Idempotency-Key),
    for ``--seconds``; then pgbench runs the agent loop's bare SQL cycle with as many clients.
@@ -108,6 +109,16 @@ def prepare(args: argparse.Namespace, clock: Clock) -> tuple[World, Tokens]:
     no_answer = Outcome.objects.get(key="no_answer")
     entry = no_answer.flow.entry_state()
     with connection.cursor() as cursor:
+        # What agents write: a comment on two in five registrations, extra fields on three in
+        # ten (the reports benchmark leaves both empty, and a sync reads them).
+        cursor.execute(
+            "UPDATE handling_event SET"
+            " comment = CASE WHEN id % 5 < 2 THEN 'Ringte etter lunsj: daglig leder vil ha"
+            " tilbud på ' || (id % 40 + 5) || ' lisenser før jul.' ELSE '' END,"
+            " extra_values = CASE WHEN id % 10 < 3 THEN jsonb_build_object('interesse',"
+            " (ARRAY['lav', 'middels', 'høy'])[id % 3 + 1], 'ansatte', id % 200)"
+            " ELSE '{}'::jsonb END"
+        )
         cursor.execute(
             "INSERT INTO handling_placement (customer_id, campaign_id, segment_id, state_id,"
             " state_since, set_by_process, attempts, waiting_since, is_final, lease_token,"
@@ -292,38 +303,70 @@ def list_at_depths(port: int, database_url: str, world: World, token: str) -> li
 class Sync:
     rows: int
     seconds: float
-    sql_rows: int
-    sql_seconds: float
     worker_peak_mb: float
+
+    @property
+    def per_second(self) -> float:
+        return self.rows / self.seconds
 
 
 def sync(port: int, database_url: str, token: str, rows: int, server: Any) -> Sync:
+    """The ``rows`` newest registrations a page at a time, following ``next``."""
     client = Client(port, token)
-    path: str | None = "/api/v1/registrations?limit=500"
+    after = first_of_newest(database_url, rows)
+    path: str | None = f"/api/v1/registrations?limit=500&after={after}"
     got = 0
     started = time.perf_counter()
-    while path and got < rows:
+    while path:
         status, body = client.call("GET", path)
         if status != 200:
             raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
         page = json.loads(body)
         got += len(page["items"])
         path = page["next"].split(f":{port}", 1)[1] if page["next"] else None
+    return Sync(got, time.perf_counter() - started, worker_peak_kb(server) / 1024)
+
+
+def stream(port: int, database_url: str, token: str, rows: int, server: Any) -> Sync:
+    """The same registrations through ``/registrations/stream``: one answer, a line each,
+    every line parsed as it arrives."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    path = f"/api/v1/registrations/stream?after={first_of_newest(database_url, rows)}"
+    started = time.perf_counter()
+    connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    answer = connection.getresponse()
+    if answer.status != 200:
+        raise RuntimeError(f"GET {path} answered {answer.status}: {answer.read(300)!r}")
+    got = sum(1 for line in answer if json.loads(line))
     seconds = time.perf_counter() - started
+    connection.close()
+    return Sync(got, seconds, worker_peak_kb(server) / 1024)
+
+
+def first_of_newest(database_url: str, rows: int) -> int:
+    """The id after which the ``rows`` newest registrations follow."""
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT id FROM handling_event ORDER BY id DESC OFFSET %s LIMIT 1", [rows]
+        ).fetchone()
+    return found[0] if found else 0
+
+
+def sync_in_sql(database_url: str, rows: int) -> Sync:
+    """The same rows read in bare SQL, through a server-side cursor."""
     with psycopg.connect(database_url) as conn:
         started = time.perf_counter()
         cursor = conn.cursor(name="sync")  # server-side, read to the end in pieces
         cursor.execute(
             "SELECT e.*, c.customer_id, o.key FROM handling_event e"
             " JOIN crm_customer c ON c.id = e.customer_id"
-            " JOIN flows_outcome o ON o.id = e.outcome_id ORDER BY e.id LIMIT %s",
-            [got],
+            " JOIN flows_outcome o ON o.id = e.outcome_id WHERE e.id > %s ORDER BY e.id",
+            [first_of_newest(database_url, rows)],
         )
-        sql_rows = 0
+        got = 0
         while chunk := cursor.fetchmany(5000):
-            sql_rows += len(chunk)
-        sql_seconds = time.perf_counter() - started
-    return Sync(got, seconds, sql_rows, sql_seconds, worker_peak_kb(server) / 1024)
+            got += len(chunk)
+        return Sync(got, time.perf_counter() - started, 0)
 
 
 # --- 3. Registering -------------------------------------------------------------------------
@@ -399,8 +442,12 @@ def measure(args: argparse.Namespace, database_url: str, workdir: Path, servers:
 
     depths = list_at_depths(port, database_url, world, tokens.reader)
     clock.lap("listed at four depths")
-    synced = sync(port, database_url, tokens.reader, args.sync, server)
-    clock.lap(f"synced {synced.rows:,} registrations")
+    # The stream first: the workers' peak memory is then its own, not the pages'.
+    streamed = stream(port, database_url, tokens.reader, args.sync, server)
+    clock.lap(f"streamed {streamed.rows:,} registrations")
+    paged = sync(port, database_url, tokens.reader, args.sync, server)
+    clock.lap(f"synced {paged.rows:,} registrations a page at a time")
+    in_sql = sync_in_sql(database_url, args.sync)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     registered, took = register(port, world, tokens, args.seconds)
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -435,12 +482,16 @@ def measure(args: argparse.Namespace, database_url: str, workdir: Path, servers:
     for d in depths:
         print(f"   {d.label:<8}{d.p50:>10.1f}{d.p95:>10.1f}{d.sql_p50:>10.2f}{d.sql_p95:>10.2f}")
     print()
+    print(f"2. A sync of the {args.sync:,} newest registrations (rows/s):")
     print(
-        f"2. Sync GET /registrations, 500 a page: {synced.rows:,} rows in {synced.seconds:.1f} s"
-        f" = {synced.rows / synced.seconds:,.0f} rows/s; bare SQL {synced.sql_rows:,} rows at"
-        f" {synced.sql_rows / synced.sql_seconds:,.0f} rows/s; gunicorn workers' peak"
-        f" {synced.worker_peak_mb:.0f} MB"
+        f"   GET /registrations/stream: {streamed.per_second:,.0f} ({streamed.rows:,} in"
+        f" {streamed.seconds:.1f} s; gunicorn workers' peak {streamed.worker_peak_mb:.0f} MB)"
     )
+    print(
+        f"   GET /registrations, 500 a page: {paged.per_second:,.0f} ({paged.rows:,} in"
+        f" {paged.seconds:.1f} s; workers' peak {paged.worker_peak_mb:.0f} MB)"
+    )
+    print(f"   bare SQL: {in_sql.per_second:,.0f} ({in_sql.rows:,} in {in_sql.seconds:.1f} s)")
     print()
     print(
         f"3. Take + register through the API, {len(tokens.agents)} clients, {took:.0f} s:"

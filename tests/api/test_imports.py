@@ -12,6 +12,7 @@ from django.test import Client
 
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.crm.models import Customer
+from kundeflyt.imports.models import ImportBatch
 from tests.api.conftest import grant, token_for
 from tests.imports.conftest import HEADER, Place, build_place
 from tests.imports.sheets import csv_bytes
@@ -82,6 +83,7 @@ def test_a_mapping_by_heading_is_used(client: Client, place: Place) -> None:
     [
         ({"mapping": "[1, 2]"}, 400, "mapping"),
         ({"mapping": '{"Kundenr": "ukjent_felt"}'}, 400, None),
+        ({"generate_ids": "K 1"}, 400, "id_prefix"),  # refused once the file is in
         ({"campaign": 2**62}, 404, "campaign"),
         ({"on_duplicate": "kanskje"}, 422, "on_duplicate"),
     ],
@@ -97,6 +99,7 @@ def test_bad_imports_are_refused_and_store_nothing(
     if field:
         assert answer.json()["field"] == field
     assert not Customer.objects.filter(crm=place.crm).exists()
+    assert not ImportBatch.objects.exists()
 
 
 def test_an_agent_and_another_data_owner_cannot_import(client: Client, place: Place) -> None:

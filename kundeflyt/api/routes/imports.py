@@ -118,18 +118,24 @@ def import_new(
             raise NotFound(_("No such segment in this campaign."), field="segment")
     wanted = _mapping(body.mapping)
     batch = services.import_upload(user, crm=crm, file_name=file.name or "", content=file)
-    mapping = services.mapping_by_headings(batch, wanted) if wanted else services.mapping_of(batch)
-    started = services.import_start(
-        user,
-        batch=batch,
-        mapping=mapping,
-        campaign=campaign,
-        segment=segment,
-        on_duplicate=body.on_duplicate,
-        match_phone=body.match_phone,
-        id_prefix=body.generate_ids,
-        on_blocked=body.on_blocked,
-    )
+    try:
+        mapping = (
+            services.mapping_by_headings(batch, wanted) if wanted else services.mapping_of(batch)
+        )
+        started = services.import_start(
+            user,
+            batch=batch,
+            mapping=mapping,
+            campaign=campaign,
+            segment=segment,
+            on_duplicate=body.on_duplicate,
+            match_phone=body.match_phone,
+            id_prefix=body.generate_ids,
+            on_blocked=body.on_blocked,
+        )
+    except DomainError:
+        services.import_discard(user, batch=batch)  # no draft is left for a refusal
+        raise
     started.refresh_from_db()
     return Status(202, import_out(started))
 

@@ -371,6 +371,14 @@ def import_start(
 
 
 @transaction.atomic
+def import_discard(actor: Actor, *, batch: ImportBatch) -> None:
+    """Throw away an import that never started, with its file: a start refused through the
+    API leaves nothing behind."""
+    with transaction.atomic():
+        found = ImportBatch.objects.select_for_update().select_related("crm").get(pk=batch.pk)
+        _draft(actor, found).delete()
+
+
 def import_cancel(actor: Actor, *, batch: ImportBatch) -> ImportBatch:
     """Stop an import: one that waits never runs; one that runs stops after the rows it is
     writing, and what it committed stays (the batch says how far it came)."""
