@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.actors import ActorMixin
@@ -89,6 +90,8 @@ class Placement(models.Model):
     lease_expires_at = models.DateTimeField(_("selection lapses at"), null=True, blank=True)
     lease_token = models.PositiveBigIntegerField(_("selection number"), default=0)
     version = models.PositiveBigIntegerField(_("version"), default=0)
+    # When the version last changed: what an API sync of follow-ups asks for.
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
 
     class Meta:
         verbose_name = _("placement")

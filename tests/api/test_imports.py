@@ -63,6 +63,13 @@ def test_a_file_comes_in_placed_and_its_progress_can_be_followed(
     assert body["status"] == "done" and body["created"] == 5 and body["placed"] == 5
     assert body["rejected"] == 1
     assert [i["id"] for i in listed.json()["items"]] == [body["id"]]
+    for since, expected in ((body["created_at"], [body["id"]]), ("2999-01-01T00:00:00Z", [])):
+        synced = client.get(
+            "/api/v1/imports",
+            {"crm": place.crm.pk, "changed_since": since},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert [i["id"] for i in synced.json()["items"]] == expected
     assert Customer.objects.filter(crm=place.crm, source="import").count() == 5
 
 

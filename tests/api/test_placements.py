@@ -147,3 +147,31 @@ def test_follow_ups_are_listed_and_changed_from_the_status_read(
     cleared = put_follow_up(mover, customers[0].pk, {"at": None}, set_one["ETag"])
     assert cleared.status_code == 200 and cleared.json()["follow_up_at"] is None
     assert Placement.objects.get(pk=customers[0].pk).follow_up_user_id is None
+
+
+def test_a_sync_of_follow_ups_gets_those_changed_since_its_last_run(
+    mover: Mover, tenants: Tenants
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    world = tenants.world
+    first, second = world.customer(0), world.customer(1)
+    soon = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
+    for customer in (first, second):
+        etag = mover.get(f"/customers/{customer.pk}/status")["ETag"]
+        assert put_follow_up(mover, customer.pk, {"at": soon.isoformat()}, etag).status_code == 200
+    Placement.objects.filter(pk=first.pk).update(changed_at=timezone.now() - dt.timedelta(days=2))
+    last_run = (timezone.now() - dt.timedelta(days=1)).isoformat()
+
+    changed = mover.get("/follow-ups", changed_since=last_run).json()["items"]
+    etag = mover.get(f"/customers/{first.pk}/status")["ETag"]
+    later = (soon + dt.timedelta(hours=2)).isoformat()
+    assert put_follow_up(mover, first.pk, {"at": later}, etag).status_code == 200
+    both = mover.get("/follow-ups", changed_since=last_run).json()["items"]
+    bad = mover.get("/follow-ups", changed_since="i morgen")
+
+    assert [f["customer"] for f in changed] == [second.pk]
+    assert [f["customer"] for f in both] == [first.pk, second.pk]
+    assert bad.status_code == 422 and bad.json()["field"] == "changed_since"

@@ -3,8 +3,10 @@ setup for a data owner of theirs, the secret shown once, the delivery log and re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.test import Client
@@ -63,6 +65,11 @@ def test_a_subscription_is_made_listed_logged_redelivered_and_removed(
     assert [(d["status"], d["response_status"], d["attempts"]) for d in log] == [
         ("pending", 500, 1)
     ]
+    deliveries = f"/webhooks/{subscription['id']}/deliveries?changed_since="
+    tried = Delivery.objects.get().last_attempt_at
+    assert admin.call("get", deliveries + quote(tried.isoformat())).json()["items"] == log
+    later = (tried + dt.timedelta(seconds=1)).isoformat()
+    assert admin.call("get", deliveries + quote(later)).json()["items"] == []
 
     with django_capture_on_commit_callbacks(execute=True):
         again = admin.call("post", f"/webhook-deliveries/{log[0]['id']}/redeliver")

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Annotated
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 from kundeflyt.api.auth import user_of
 from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS, WRITE_REFUSALS
-from kundeflyt.api.schemas import Id
+from kundeflyt.api.schemas import Id, Moment
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.imports import services
@@ -65,6 +66,7 @@ class ImportIn(Schema):
 
 class ImportsQuery(Paging):
     crm: Id
+    changed_since: Moment | None = None
 
 
 def import_out(batch: ImportBatch) -> ImportOut:
@@ -162,8 +164,13 @@ def import_get(request: HttpRequest, import_id: Id) -> ImportOut:
 
 @router.get("/imports", response={200: ImportPage, **REFUSALS}, summary="A CRM's imports")
 def imports_list(request: HttpRequest, query: Query[ImportsQuery]) -> ImportPage:
-    """The CRM's imports, oldest first, a page at a time. Needs *campaign setup*."""
+    """The CRM's imports, oldest first, a page at a time. `changed_since` keeps those started
+    or finished since then. Needs *campaign setup*."""
     user = user_of(request)
     crm = crm_for_import(user, query.crm)
-    found, following = page_of(request, batches_of(user, crm), query)
+    batches = batches_of(user, crm)
+    if query.changed_since is not None:
+        since = query.changed_since
+        batches = batches.filter(Q(created_at__gte=since) | Q(finished_at__gte=since))
+    found, following = page_of(request, batches, query)
     return ImportPage(items=[import_out(b) for b in found], next=following)

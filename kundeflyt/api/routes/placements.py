@@ -124,6 +124,7 @@ class FollowUpsQuery(Paging):
     campaign: Id | None = None
     responsible: Id | None = None  # the responsible user (with extended customer handling)
     due: bool | None = None  # true: due now; false: later; leave out for both
+    changed_since: Moment | None = None
 
 
 class FollowUpOut(BaseModel):
@@ -153,6 +154,8 @@ def follow_ups_list(request: HttpRequest, query: Query[FollowUpsQuery]) -> HttpR
     """The customers with a follow-up, in customer order: the user's own follow-ups, or with
     *extended customer handling* every follow-up in the campaigns the user may see, by
     `campaign` and `responsible`. `due=true` keeps those due now, `due=false` the later ones.
+    `changed_since` keeps those whose placement changed since then (a new `version`: a
+    registration, a new time or user, a move); a follow-up cleared since is no longer listed.
     Needs *customer handling*."""
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
@@ -168,6 +171,8 @@ def follow_ups_list(request: HttpRequest, query: Query[FollowUpsQuery]) -> HttpR
         now = timezone.now()
         due = {"follow_up_at__lte": now} if query.due else {"follow_up_at__gt": now}
         followed = followed.filter(**due)
+    if query.changed_since is not None:
+        followed = followed.filter(changed_at__gte=query.changed_since)
     found, following = page_of(request, followed.select_related("state"), query)
     page = FollowUpPage(
         items=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
@@ -13,7 +14,7 @@ from pydantic import Field
 from kundeflyt.api.auth import user_of
 from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS
-from kundeflyt.api.schemas import Id
+from kundeflyt.api.schemas import Id, Moment
 from kundeflyt.common.errors import NotFound
 from kundeflyt.webhooks.models import Delivery, EventType, Subscription
 from kundeflyt.webhooks.services import (
@@ -161,20 +162,29 @@ def webhook_enable(request: HttpRequest, subscription_id: Id) -> SubscriptionOut
     )
 
 
+class DeliveriesQuery(Paging):
+    changed_since: Moment | None = None
+
+
 @router.get(
     "/webhooks/{subscription_id}/deliveries",
     response={200: DeliveryPage, **REFUSALS},
     summary="A subscription's delivery log",
 )
 def webhook_deliveries(
-    request: HttpRequest, subscription_id: Id, query: Query[Paging]
+    request: HttpRequest, subscription_id: Id, query: Query[DeliveriesQuery]
 ) -> DeliveryPage:
     """Every message to the subscription, oldest first, with its status, attempts and the
-    receiver's last answer (code and time)."""
+    receiver's last answer (code and time). `changed_since` keeps those made or tried since
+    then."""
     subscription = subscriptions_visible_to(user_of(request)).filter(pk=subscription_id).first()
     if subscription is None:
         raise NotFound(_("No such webhook subscription."), field="subscription")
-    found, following = page_of(request, subscription.deliveries.all(), query)
+    deliveries = subscription.deliveries.all()
+    if query.changed_since is not None:
+        since = query.changed_since
+        deliveries = deliveries.filter(Q(created_at__gte=since) | Q(last_attempt_at__gte=since))
+    found, following = page_of(request, deliveries, query)
     return DeliveryPage(items=[_delivery_out(d) for d in found], next=following)
 
 

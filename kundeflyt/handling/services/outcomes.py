@@ -346,6 +346,7 @@ def outcome_register(
     else:
         changes |= NO_HOLDER
     changes["version"] = placement.version + 1
+    changes["changed_at"] = now
     Placement.objects.filter(pk=customer_id).update(**changes)
     if also is not None:
         also(event)

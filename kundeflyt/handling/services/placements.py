@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
@@ -80,7 +81,9 @@ def placement_update(
     names the actor with the placement before and after (and ``details`` of the action, such
     as a correction's reason). Returns the placement as stored."""
     before = placement_snapshot(placement)
-    Placement.objects.filter(pk=placement.pk).update(**changes, version=F("version") + 1)
+    Placement.objects.filter(pk=placement.pk).update(
+        **changes, version=F("version") + 1, changed_at=timezone.now()
+    )
     placement = Placement.objects.select_related(
         "campaign__crm", "state", "customer", "holder", "segment"
     ).get(pk=placement.pk)

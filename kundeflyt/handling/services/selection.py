@@ -78,6 +78,7 @@ def claim(user: User, placement_id: int, now: dt.datetime, extra: Q | None = Non
                 lease_expires_at=lease_until(now),
                 lease_token=F("lease_token") + 1,
                 version=F("version") + 1,
+                changed_at=now,
             )
     except IntegrityError:
         # The partial unique index on holder: the same user took another customer meanwhile.
