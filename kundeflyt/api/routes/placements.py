@@ -215,16 +215,22 @@ def follow_up_change(
     if not customers_visible_to(user).filter(pk=customer_id).exists():
         raise NotFound(_("No such customer."), field="customer")
     version = _version(if_match)
-    responsible = None
-    if body.user is not None:
-        responsible = User.objects.filter(pk=body.user).first()
-        if responsible is None:
-            raise DomainError(_("Choose a user who works this campaign."), field="user")
     follow_up_set(
         user,
         customer_id=customer_id,
         follow_up_at=body.at,
-        responsible=responsible,
+        responsible=responsible_user(body.user, field="user"),
         version=version,
     )
     return _status(request, response, customer_id)
+
+
+def responsible_user(pk: int | None, *, field: str) -> User | None:
+    """The user a follow-up is given to (None: shared); the service checks that they may
+    work the campaign."""
+    if pk is None:
+        return None
+    found = User.objects.filter(pk=pk).first()
+    if found is None:
+        raise DomainError(_("Choose a user who works this campaign."), field=field)
+    return found

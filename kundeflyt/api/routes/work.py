@@ -8,15 +8,14 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.api.auth import user_of
 from kundeflyt.api.idempotency import Answer, Keep, Key, once
 from kundeflyt.api.problems import WRITE_REFUSALS
+from kundeflyt.api.routes.placements import responsible_user
 from kundeflyt.api.routes.registrations import registration_out
 from kundeflyt.api.schemas import Id, Moment, RegistrationOut
 from kundeflyt.common.bounds import (
@@ -26,7 +25,6 @@ from kundeflyt.common.bounds import (
     QUANTITY_MAX,
     SHORT_TEXT,
 )
-from kundeflyt.common.errors import DomainError
 from kundeflyt.handling.models import Event
 from kundeflyt.handling.services import (
     AfterSave,
@@ -166,11 +164,6 @@ def registration_new(
 
 
 def _arguments(body: RegistrationIn) -> dict[str, Any]:
-    responsible = None
-    if body.follow_up_user is not None:
-        responsible = User.objects.filter(pk=body.follow_up_user).first()
-        if responsible is None:
-            raise DomainError(_("Choose a user who works this campaign."), field="follow_up_user")
     return {
         "token": body.token,
         "outcome_id": body.outcome,
@@ -178,7 +171,7 @@ def _arguments(body: RegistrationIn) -> dict[str, Any]:
         "comment": body.comment,
         "extra": body.extra,
         "follow_up_at": body.follow_up_at,
-        "follow_up_user": responsible,
+        "follow_up_user": responsible_user(body.follow_up_user, field="follow_up_user"),
         "products": [
             ProductInput(p.product, quantity=p.quantity, unit_price=p.unit_price, extra=p.extra)
             for p in body.products
