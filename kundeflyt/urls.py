@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", language_set, name="set_language"),
     path("account/api-tokens/", include("kundeflyt.api.urls")),
+    path("account/webhooks/", include("kundeflyt.webhooks.urls")),
     path("account/", include("kundeflyt.accounts.urls")),
     path("admin/", admin.site.urls),
     path("reports/", include("kundeflyt.reports.urls")),

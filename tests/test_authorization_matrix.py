@@ -97,6 +97,9 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
                     model = Customer
                 if route.startswith("api_tokens:"):
                     model = ApiToken
+                if route.startswith("webhooks:"):
+                    kwargs[name] = alfa_webhook(customer.crm_id, route)
+                    continue
                 kwargs[name] = alfa[model].pk
             case "url":
                 kwargs[name] = "no-such-page/"
@@ -109,6 +112,28 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
     for name, value in kwargs.items():
         path = path.replace(f"<path:{name}>", str(value))
     return path.replace("^", "").replace("$", "")
+
+
+def alfa_webhook(crm_id: int, route: str) -> int:
+    """A subscription of Alfa's data owner with one message (made again after the
+    superuser's removal), or for ``webhooks:redeliver`` the message."""
+    from kundeflyt.crm.models import CRM
+    from kundeflyt.webhooks.models import Delivery, Subscription
+
+    owner = CRM.objects.get(pk=crm_id).data_owner
+    subscription, _made = Subscription.objects.get_or_create(
+        data_owner=owner,
+        defaults={"url": "https://alfa.example/hook", "events": ["customer.created"]},
+    )
+    delivery, _made = Delivery.objects.get_or_create(
+        subscription=subscription,
+        defaults={
+            "message_id": f"msg_alfa_{subscription.pk}",
+            "event_type": "customer.created",
+            "payload": {},
+        },
+    )
+    return delivery.pk if route == "webhooks:redeliver" else subscription.pk
 
 
 def import_batch(crm_id: int) -> int:
@@ -242,6 +267,14 @@ EXPECTED: dict[str, str] = {
     "api_tokens:token_new": "L R! R! R! R! R! R!",
     "api_tokens:integration_token_new": "L R! R! R! R! R! R!",
     "api_tokens:token_revoke": "L R! R! R R! R! R",
+    # Webhooks need API access and campaign setup (administrators hold every permission).
+    # The superuser's removal finds the subscription the administrator removed just before.
+    "webhooks:subscriptions": "L R! R! 200 R! R! 200",
+    "webhooks:subscription_new": "L R! R! R! R! R! R!",
+    "webhooks:deliveries": "L R! R! 200 R! R! 200",
+    "webhooks:enable": "L R! R! R R! R! R",
+    "webhooks:delete": "L R! R! R R! R! R!",
+    "webhooks:redeliver": "L R! R! R R! R! R",
     "admin:api_apitoken_changelist": "L L L 200 403 L 200",
     "admin:api_apitoken_add": "L L L 403 403 L 403",
     "admin:api_apitoken_history": "L L L 200 403 L 200",
