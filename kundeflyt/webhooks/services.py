@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from standardwebhooks import Webhook
 
@@ -288,19 +288,22 @@ def _disable_if_unreachable(given_up: Delivery, now: dt.datetime) -> None:
         "Nothing was received for a day (last answer: %(answer)s)."
     ) % {"answer": last}
     subscription.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
-    if subscription.created_by is not None and subscription.created_by.email:
-        send_mail(
-            _("Kundeflyt stopped sending webhooks to %(url)s") % {"url": subscription.url},
-            _(
-                "Kundeflyt could not deliver webhooks to %(url)s for a day and has disabled "
-                "the subscription. Turn it on again in the API when the receiver is back, and "
-                "send the missed messages again from the delivery log."
+    maker = subscription.created_by
+    if maker is not None and maker.email:
+        with translation.override(maker.language):
+            send_mail(
+                _("Kundeflyt stopped sending webhooks to %(url)s") % {"url": subscription.url},
+                _(
+                    "Kundeflyt could not deliver webhooks to %(url)s for a day and has turned "
+                    "the webhook off. When the receiver is back, turn it on again under My "
+                    "account → Webhooks (or through the API), and send the missed messages "
+                    "again from its delivery log."
+                )
+                % {"url": subscription.url},
+                None,
+                [maker.email],
+                fail_silently=True,
             )
-            % {"url": subscription.url},
-            None,
-            [subscription.created_by.email],
-            fail_silently=True,
-        )
 
 
 def deliveries_due_send(now: dt.datetime | None = None, limit: int = 1000) -> int:

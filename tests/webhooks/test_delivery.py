@@ -112,6 +112,10 @@ def test_after_a_day_of_failures_it_gives_up_and_disables_the_subscription(
     world: World, receiver: Receiver, subscription: Subscription
 ) -> None:
     receiver.answers = [500] * 20
+    maker = subscription.created_by
+    assert maker is not None
+    maker.language = "nb"  # the notice comes in its reader's language
+    maker.save(update_fields=["language"])
     webhook_emit(world.crm.pk, (EventType.CUSTOMER_CREATED, {"customer": 1}))
     moment = timezone.now()
 
@@ -125,6 +129,7 @@ def test_after_a_day_of_failures_it_gives_up_and_disables_the_subscription(
     subscription.refresh_from_db()
     assert not subscription.is_active and subscription.disabled_reason
     assert mail.outbox and mail.outbox[0].to == ["leder@example.no"]
+    assert "Min konto → Webhooks" in mail.outbox[0].body
     # A disabled subscription gets no new messages.
     webhook_emit(world.crm.pk, (EventType.CUSTOMER_CREATED, {"customer": 2}))
     assert Delivery.objects.count() == 1
