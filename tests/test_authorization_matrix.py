@@ -242,6 +242,8 @@ EXPECTED: dict[str, str] = {
     "api:customers_by_phone": "401 401 401 401 401 401 401",
     "api:registrations_list": "401 401 401 401 401 401 401",
     "api:registrations_stream": "401 401 401 401 401 401 401",
+    "api:product_lines_list": "401 401 401 401 401 401 401",
+    "api:meetings_list": "401 401 401 401 401 401 401",
     "api:report_get": "401 401 401 401 401 401 401",
     "api:import_new": "401 401 401 401 401 401 401",
     "api:imports_list": "401 401 401 401 401 401 401",

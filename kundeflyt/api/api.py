@@ -18,6 +18,7 @@ from kundeflyt.api.routes import (
     placements,
     registrations,
     reports,
+    sales,
     setup,
     webhooks,
     work,
@@ -59,6 +60,7 @@ api.add_router("", setup.router)
 api.add_router("", customers.router)
 api.add_router("", placements.router)
 api.add_router("", registrations.router)
+api.add_router("", sales.router)
 api.add_router("", work.router)
 api.add_router("", reports.router)
 api.add_router("", imports.router)

@@ -229,6 +229,8 @@ EXPECTED: dict[str, str] = {
     "GET /api/v1/customers-lookup/by-phone": "200 401 401 401 200 200",
     "GET /api/v1/registrations": "200 401 401 401 403 200",
     "GET /api/v1/registrations/stream": "200 401 401 401 403 200",
+    "GET /api/v1/product-lines": "200 401 401 401 403 200",
+    "GET /api/v1/meetings": "200 401 401 401 403 200",
     "POST /api/v1/customers/{customer_id}/take": "404 401 401 401 200 200",
     "POST /api/v1/customers/{customer_id}/renew": "409 401 401 401 200 200",
     "POST /api/v1/customers/{customer_id}/registrations": "404 401 401 401 201 201",

@@ -53,8 +53,10 @@ class RegistrationStreamQuery(RegistrationFilters):
     after: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0  # the last id already received
 
 
-def _matching(request: HttpRequest, query: RegistrationFilters) -> tuple[QuerySet[Any], Scope]:
-    """The rows (``ROW``) of the registrations the user may count that match the filters."""
+def registrations_for(
+    request: HttpRequest, query: RegistrationFilters
+) -> tuple[QuerySet[Event], Scope]:
+    """The registrations the user may count that match the filters, and the user's scope."""
     user = user_of(request)
     require(user, Perm.REPORTING)
     period = ReportFilter(
@@ -69,7 +71,7 @@ def _matching(request: HttpRequest, query: RegistrationFilters) -> tuple[QuerySe
     )
     scope = report_scope(user, period)
     filters = RegistrationFilter(period, REGISTERED, query.changed_since)
-    return registrations_matching(user, filters, scope).values_list(*ROW, named=True), scope
+    return registrations_matching(user, filters, scope), scope
 
 
 @router.get(
@@ -92,8 +94,8 @@ def registrations_list(request: HttpRequest, query: Query[RegistrationQuery]) ->
       "https://kundeflyt.example/api/v1/registrations?from=2026-11-27&to=2026-11-27"
     ```
     """
-    rows, scope = _matching(request, query)
-    found, following = page_of(request, rows, query)
+    events, scope = registrations_for(request, query)
+    found, following = page_of(request, events.values_list(*ROW, named=True), query)
     page = {"items": _registrations(found, scope.individual, scope.revenue), "next": following}
     # The rows are built to the schema above (the tests hold them to it): written as JSON in
     # one step, without validating every value again.
@@ -127,7 +129,8 @@ def registrations_stream(
       "https://kundeflyt.example/api/v1/registrations/stream?changed_since=2026-11-27T02:00"
     ```
     """
-    rows, scope = _matching(request, query)
+    events, scope = registrations_for(request, query)
+    rows = events.values_list(*ROW, named=True)
     return StreamingHttpResponse(_lines(rows, query.after, scope), content_type=NDJSON)
 
 
