@@ -8,11 +8,24 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from ninja import Schema
+from ninja import Path, Schema
 from pydantic import AfterValidator, BaseModel, Field
 
 # Every id the API takes: a positive 64-bit integer, as the database keeps it.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# A customer in a path: Kundeflyt's own id, never the CRM's customer id.
+CustomerKey = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=2**63 - 1,
+        description=(
+            "Kundeflyt's id of the customer: `id` of a customer, `customer` of a "
+            "registration or status. Not the CRM's `customer_id`: look that up with "
+            "`/customers-lookup/by-customer-id`."
+        ),
+    ),
+]
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -24,7 +24,7 @@ from kundeflyt.api.auth import user_of
 from kundeflyt.api.idempotency import Answer, Keep, Key, once
 from kundeflyt.api.paging import LARGEST_PAGE, Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS, WRITE_REFUSALS
-from kundeflyt.api.schemas import CustomerOut, CustomerPage, Id, Moment, StatusOut
+from kundeflyt.api.schemas import CustomerKey, CustomerOut, CustomerPage, Id, Moment, StatusOut
 from kundeflyt.api.versions import IfMatch, etag, sent_version
 from kundeflyt.campaigns.models import Segment
 from kundeflyt.common.bounds import FIELD_TEXT
@@ -125,7 +125,9 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> HttpRespons
 @router.get(
     "/customers/{customer_id}", response={200: CustomerOut, **REFUSALS}, summary="One customer"
 )
-def customer_get(request: HttpRequest, response: HttpResponse, customer_id: Id) -> CustomerOut:
+def customer_get(
+    request: HttpRequest, response: HttpResponse, customer_id: CustomerKey
+) -> CustomerOut:
     """A customer the user may see, by our id, with where it is worked, and its `ETag` to
     change it with. Needs *customer handling*."""
     user = user_of(request)
@@ -282,7 +284,7 @@ def customer_new(
 def customer_change(
     request: HttpRequest,
     response: HttpResponse,
-    customer_id: Id,
+    customer_id: CustomerKey,
     body: CustomerChanges,
     if_match: IfMatch = None,
 ) -> Status[dict[str, Any]]:

@@ -19,7 +19,7 @@ from kundeflyt.api.auth import user_of
 from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS
 from kundeflyt.api.routes.customers import customer_out, with_status
-from kundeflyt.api.schemas import Id, Moment, StatusOut
+from kundeflyt.api.schemas import CustomerKey, Id, Moment, StatusOut
 from kundeflyt.api.versions import IfMatch, etag, sent_version
 from kundeflyt.campaigns.models import Segment
 from kundeflyt.common.errors import DomainError, NotFound
@@ -51,7 +51,9 @@ def _status(request: HttpRequest, response: HttpResponse, customer_id: int) -> S
     response={200: StatusOut, **REFUSALS},
     summary="Where a customer is worked",
 )
-def customer_status(request: HttpRequest, response: HttpResponse, customer_id: Id) -> StatusOut:
+def customer_status(
+    request: HttpRequest, response: HttpResponse, customer_id: CustomerKey
+) -> StatusOut:
     """The customer's campaign, segment, state, follow-up, responsible user and holder, with
     its `ETag` to move it with; 404 while it is in no campaign. Needs *customer handling*."""
     require(user_of(request), Perm.CUSTOMER_HANDLING)
@@ -66,7 +68,7 @@ def customer_status(request: HttpRequest, response: HttpResponse, customer_id: I
 def customer_relocate(
     request: HttpRequest,
     response: HttpResponse,
-    customer_id: Id,
+    customer_id: CustomerKey,
     body: MoveIn,
     if_match: IfMatch = None,
 ) -> StatusOut:
@@ -201,7 +203,7 @@ def follow_ups_list(request: HttpRequest, query: Query[FollowUpsQuery]) -> HttpR
 def follow_up_change(
     request: HttpRequest,
     response: HttpResponse,
-    customer_id: Id,
+    customer_id: CustomerKey,
     body: FollowUpIn,
     if_match: IfMatch = None,
 ) -> StatusOut:

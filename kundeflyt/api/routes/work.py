@@ -17,7 +17,7 @@ from kundeflyt.api.idempotency import Answer, Keep, Key, once
 from kundeflyt.api.problems import WRITE_REFUSALS
 from kundeflyt.api.routes.placements import responsible_user
 from kundeflyt.api.routes.registrations import registration_out
-from kundeflyt.api.schemas import Id, Moment, RegistrationOut
+from kundeflyt.api.schemas import CustomerKey, Id, Moment, RegistrationOut
 from kundeflyt.common.bounds import (
     LONG_TEXT,
     MEETING_MINUTES_MAX,
@@ -88,7 +88,7 @@ def _taken(customer_id: int, token: int, until: dt.datetime | None) -> Taken:
     response={200: Taken, **WRITE_REFUSALS},
     summary="Take a customer",
 )
-def customer_take(request: HttpRequest, customer_id: Id) -> Taken:
+def customer_take(request: HttpRequest, customer_id: CustomerKey) -> Taken:
     """Take the customer as the user's current one, as *Take* on the screen does: refused
     (409) while someone else has it open, naming them, and when it is blocked, final or in
     a closed campaign. The answer's `token` goes with renewals and the registration; the
@@ -104,7 +104,7 @@ def customer_take(request: HttpRequest, customer_id: Id) -> Taken:
     response={200: Taken, **WRITE_REFUSALS},
     summary="Keep a taken customer",
 )
-def customer_renew(request: HttpRequest, customer_id: Id, body: Lease) -> Taken:
+def customer_renew(request: HttpRequest, customer_id: CustomerKey, body: Lease) -> Taken:
     """Renew the lease, as the open screen does every so often: 409 once it was lost."""
     until = selection_renew(user_of(request), customer_id=customer_id, token=body.token)
     return _taken(customer_id, body.token, until)
@@ -115,7 +115,7 @@ def customer_renew(request: HttpRequest, customer_id: Id, body: Lease) -> Taken:
     response={204: None, **WRITE_REFUSALS},
     summary="Let a customer go",
 )
-def customer_let_go(request: HttpRequest, customer_id: Id) -> Status[None]:
+def customer_let_go(request: HttpRequest, customer_id: CustomerKey) -> Status[None]:
     """Let go of the customer; another user's hold needs *extended customer handling*."""
     customer_release(user_of(request), customer_id=customer_id)
     return Status(204, None)
@@ -129,7 +129,7 @@ def customer_let_go(request: HttpRequest, customer_id: Id) -> Status[None]:
 def registration_new(
     request: HttpRequest,
     response: HttpResponse,
-    customer_id: Id,
+    customer_id: CustomerKey,
     body: RegistrationIn,
     idempotency_key: Key = None,
 ) -> Status[dict[str, Any]]:
