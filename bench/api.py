@@ -122,9 +122,9 @@ def prepare(args: argparse.Namespace, clock: Clock) -> tuple[World, Tokens]:
         cursor.execute(
             "INSERT INTO handling_placement (customer_id, campaign_id, segment_id, state_id,"
             " state_since, set_by_process, attempts, waiting_since, is_final, lease_token,"
-            " version) "
+            " version, changed_at) "
             "SELECT id, %s, (ARRAY[%s, %s, %s, NULL]::bigint[])[1 + id %% 4], %s, now(),"
-            " 'bench', 0, now() - (id %% 86400) * interval '1 second', false, 0, 0"
+            " 'bench', 0, now() - (id %% 86400) * interval '1 second', false, 0, 0, now()"
             " FROM crm_customer ORDER BY id LIMIT %s",
             [campaign, *segments, entry.pk, PLACED],
         )

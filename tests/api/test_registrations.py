@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.api.routes import registrations
+from kundeflyt.campaigns.models import ExtraField
 from kundeflyt.handling.models import Event
 from kundeflyt.handling.services import (
     AfterSave,
@@ -194,6 +195,22 @@ def test_the_stream_gives_what_the_pages_give_in_one_answer(
     # Cut off after the fourth line, a sync goes on from there.
     assert stream(reporter, after=events[3].pk) == streamed[4:]
     assert stream(reporter, outcome=world.outcome("refused").pk) == []
+    assert all(line["extra"] == {} for line in streamed)
+    ExtraField.objects.create(
+        campaign=world.campaign,
+        applies_to="outcome",
+        outcome=world.outcome("refused"),
+        key="competitor",
+        label="Konkurrent",
+        type="text",
+    )
+    refused = register(
+        world, world.customer(9).pk, "refused", comment="Nei", extra={"competitor": "Fjordkraft"}
+    )
+    assert [line["extra"] for line in stream(reporter, after=refused.pk - 1)] == [
+        {"competitor": "Fjordkraft"}
+    ]
+    assert all_pages(reporter, after=refused.pk - 1)[0]["extra"] == {"competitor": "Fjordkraft"}
     assert (
         stream(reporter, changed_since=(timezone.now() + dt.timedelta(hours=1)).isoformat()) == []
     )

@@ -7,11 +7,12 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.api.auth import user_of
@@ -95,7 +96,7 @@ def registrations_list(request: HttpRequest, query: Query[RegistrationQuery]) ->
     ```
     """
     events, scope = registrations_for(request, query)
-    found, following = page_of(request, events.values_list(*ROW, named=True), query)
+    found, following = page_of(request, rows_of(events), query)
     page = {"items": _registrations(found, scope.individual, scope.revenue), "next": following}
     # The rows are built to the schema above (the tests hold them to it): written as JSON in
     # one step, without validating every value again.
@@ -130,8 +131,7 @@ def registrations_stream(
     ```
     """
     events, scope = registrations_for(request, query)
-    rows = events.values_list(*ROW, named=True)
-    return StreamingHttpResponse(_lines(rows, query.after, scope), content_type=NDJSON)
+    return StreamingHttpResponse(_lines(rows_of(events), query.after, scope), content_type=NDJSON)
 
 
 STREAM_CHUNK = 2000  # registrations read and written at a time: memory stays flat
@@ -164,7 +164,7 @@ ROW = (
     "actor_user_id",
     "actor_process",
     "comment",
-    "extra_values",
+    "extra_json",
     "follow_up_at",
     "follow_up_user_id",
     "included_in_reports",
@@ -176,9 +176,21 @@ ROW = (
 )
 
 
+def rows_of(events: QuerySet[Event]) -> QuerySet[Any]:
+    """The registrations as rows of ``ROW``. Their extra fields come as the stored JSON
+    text, read by pydantic's parser: Django's own took a quarter of a sync's time."""
+    return events.annotate(extra_json=Cast("extra_values", TextField())).values_list(
+        *ROW, named=True
+    )
+
+
+def _extra(stored: str | None) -> dict[str, Any]:
+    return from_json(stored) if stored and stored != "{}" else {}
+
+
 def registration_out(event: Event, *, individual: bool, revenue: bool) -> RegistrationOut:
     """One registration as the list shows it."""
-    row = Event.objects.filter(pk=event.pk).values_list(*ROW, named=True).get()
+    row = rows_of(Event.objects.filter(pk=event.pk)).get()
     return RegistrationOut.model_validate(_registrations([row], individual, revenue)[0])
 
 
@@ -206,7 +218,7 @@ def _registrations(rows: list[Any], individual: bool, revenue: bool) -> list[dic
             "user": person(row.actor_user_id),
             "process": row.actor_process,
             "comment": row.comment,
-            "extra": row.extra_values or {},
+            "extra": _extra(row.extra_json),
             "follow_up_at": row.follow_up_at,
             "follow_up_user": person(row.follow_up_user_id),
             "products": [
