@@ -4,8 +4,7 @@ CRM, drawn from the registrations the user may count, with the same filters and 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +14,7 @@ from pydantic import BaseModel
 from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS
 from kundeflyt.api.routes.registrations import RegistrationFilters, registrations_for
-from kundeflyt.api.schemas import Id, Moment
+from kundeflyt.api.schemas import Id, MeetingOut, Moment, ProductLineOut
 from kundeflyt.handling.models import Meeting, ProductLine
 
 router = Router(tags=["registrations"])
@@ -26,18 +25,13 @@ class ProductLinesQuery(Paging, RegistrationFilters):
     status: Literal["offered", "sold"] | None = None
 
 
-class ProductLineRow(BaseModel):
-    id: int
+class ProductLineRow(ProductLineOut):
+    """A product line as a registration shows it, with the registration it came with."""
+
     registration: int
     customer: int
     customer_id: str
     campaign: int
-    product: int
-    status: str  # offered or sold
-    quantity: int
-    unit_price: Decimal | None  # only with *revenue*
-    currency: str | None
-    extra: dict[str, Any]
     registered_at: dt.datetime
     counts_in_reports: bool  # false once its registration is corrected
 
@@ -120,16 +114,13 @@ class MeetingsQuery(Paging, RegistrationFilters):
     starts_before: Moment | None = None
 
 
-class MeetingRow(BaseModel):
-    id: int
+class MeetingRow(MeetingOut):
+    """A meeting as a registration shows it, with the registration it was booked in."""
+
     registration: int
     customer: int
     customer_id: str
     campaign: int
-    starts_at: dt.datetime
-    duration_minutes: int
-    place: str
-    with_whom: str
     booked_by: int | None  # people are named only with *individual results*
     registered_at: dt.datetime
     deleted_at: dt.datetime | None  # set when the booking was taken back
