@@ -124,3 +124,15 @@ def test_operations_chained_by_their_links_answer_within_their_schemas(
             suppress_health_check=list(HealthCheck),
         )
     )
+
+
+def test_the_docs_page_shows_an_example_for_every_operation() -> None:
+    from kundeflyt.api.api import api
+
+    operations = [
+        (method, path, operation.get("description") or "")
+        for path, methods in api.get_openapi_schema()["paths"].items()
+        for method, operation in methods.items()
+    ]
+    without = [f"{m.upper()} {p}" for m, p, text in operations if "curl " not in text]
+    assert not without, without

@@ -129,7 +129,12 @@ def customer_get(
     request: HttpRequest, response: HttpResponse, customer_id: CustomerKey
 ) -> CustomerOut:
     """A customer the user may see, by our id, with where it is worked, and its `ETag` to
-    change it with. Needs *customer handling*."""
+    change it with. Needs *customer handling*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/customers/4711
+    ```
+    """
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
     found = with_status(customers_visible_to(user)).filter(pk=customer_id).first()
@@ -160,7 +165,13 @@ def _found(customers: QuerySet[Customer]) -> list[CustomerOut]:
 )
 def customers_by_customer_id(request: HttpRequest, query: Query[ByCustomerId]) -> list[CustomerOut]:
     """The CRM's customer with this customer id, if the user may see it: a list of one, or
-    empty. Needs *customer handling*."""
+    empty. Needs *customer handling*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" \\
+      "https://kundeflyt.example/api/v1/customers-lookup/by-customer-id?crm=1&customer_id=K-1001"
+    ```
+    """
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
     if "\x00" in query.customer_id:
@@ -177,7 +188,13 @@ def customers_by_customer_id(request: HttpRequest, query: Query[ByCustomerId]) -
 def customers_by_phone(request: HttpRequest, query: Query[ByPhone]) -> list[CustomerOut]:
     """The CRM's customers the user may see with this number in any of their phones,
     written in any form (`912 34 567`, `+47 91234567`, `004791234567`); empty when the text
-    is no phone number. Needs *customer handling*."""
+    is no phone number. Needs *customer handling*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" \\
+      "https://kundeflyt.example/api/v1/customers-lookup/by-phone?crm=1&phone=912%2034%20567"
+    ```
+    """
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
     phone = phone_search_variants(query.phone.replace("\x00", ""))

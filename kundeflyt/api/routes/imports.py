@@ -158,14 +158,24 @@ def _mapping(text: str) -> dict[str, str]:
 
 @router.get("/imports/{import_id}", response={200: ImportOut, **REFUSALS}, summary="An import")
 def import_get(request: HttpRequest, import_id: Id) -> ImportOut:
-    """An import's progress and, when it is done, what it did. Needs *campaign setup*."""
+    """An import's progress and, when it is done, what it did. Needs *campaign setup*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/imports/15
+    ```
+    """
     return import_out(batch_for(user_of(request), import_id))
 
 
 @router.get("/imports", response={200: ImportPage, **REFUSALS}, summary="A CRM's imports")
 def imports_list(request: HttpRequest, query: Query[ImportsQuery]) -> ImportPage:
     """The CRM's imports, oldest first, a page at a time. `changed_since` keeps those started
-    or finished since then. Needs *campaign setup*."""
+    or finished since then. Needs *campaign setup*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" "https://kundeflyt.example/api/v1/imports?crm=1&changed_since=2026-11-29T00:00:00Z"
+    ```
+    """
     user = user_of(request)
     crm = crm_for_import(user, query.crm)
     batches = batches_of(user, crm)

@@ -55,7 +55,12 @@ def customer_status(
     request: HttpRequest, response: HttpResponse, customer_id: CustomerKey
 ) -> StatusOut:
     """The customer's campaign, segment, state, follow-up, responsible user and holder, with
-    its `ETag` to move it with; 404 while it is in no campaign. Needs *customer handling*."""
+    its `ETag` to move it with; 404 while it is in no campaign. Needs *customer handling*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/customers/4711/status
+    ```
+    """
     require(user_of(request), Perm.CUSTOMER_HANDLING)
     return _status(request, response, customer_id)
 
@@ -158,7 +163,12 @@ def follow_ups_list(request: HttpRequest, query: Query[FollowUpsQuery]) -> HttpR
     `campaign` and `responsible`. `due=true` keeps those due now, `due=false` the later ones.
     `changed_since` keeps those whose placement changed since then (a new `version`: a
     registration, a new time or user, a move); a follow-up cleared since is no longer listed.
-    Needs *customer handling*."""
+    Needs *customer handling*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" "https://kundeflyt.example/api/v1/follow-ups?due=true"
+    ```
+    """
     user = user_of(request)
     require(user, Perm.CUSTOMER_HANDLING)
     if has_perm(user, Perm.EXTENDED_CUSTOMER_HANDLING):
@@ -211,7 +221,14 @@ def follow_up_change(
     works the campaign; none for a shared follow-up), as D9 on the customer's details. `at`
     null clears it and puts a customer in an available state back in the queue; one in a
     follow-up state keeps it. Send the status's `ETag` as `If-Match`. Needs *extended
-    customer handling*."""
+    customer handling*.
+
+    ```
+    curl -X PUT -H "Authorization: Bearer $TOKEN" -H 'If-Match: "7"' \\
+      -H "Content-Type: application/json" -d '{"at": "2026-12-01T10:00:00+01:00", "user": 12}' \\
+      https://kundeflyt.example/api/v1/customers/4711/follow-up
+    ```
+    """
     user = user_of(request)
     require(user, Perm.EXTENDED_CUSTOMER_HANDLING)
     if not customers_visible_to(user).filter(pk=customer_id).exists():

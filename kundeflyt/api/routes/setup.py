@@ -47,14 +47,24 @@ def me(request: HttpRequest) -> Me:
 
 @router.get("/data-owners", response={200: list[DataOwnerOut], **REFUSALS}, summary="Data owners")
 def data_owners(request: HttpRequest) -> list[DataOwnerOut]:
-    """The data owners the user is granted."""
+    """The data owners the user is granted.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/data-owners
+    ```
+    """
     owners = data_owners_visible_to(user_of(request)).order_by("name", "pk")
     return [DataOwnerOut(id=o.pk, name=o.name) for o in owners]
 
 
 @router.get("/crms", response={200: list[CrmOut], **REFUSALS}, summary="CRMs with their fields")
 def crms(request: HttpRequest) -> list[CrmOut]:
-    """The CRMs of those data owners, each with its information fields in card order."""
+    """The CRMs of those data owners, each with its information fields in card order.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/crms
+    ```
+    """
     found = (
         CRM.objects.filter(data_owner__in=data_owners_visible_to(user_of(request)))
         .prefetch_related("fields")
@@ -85,7 +95,12 @@ def crms(request: HttpRequest) -> list[CrmOut]:
 @router.get("/campaigns", response={200: list[CampaignOut], **REFUSALS}, summary="Campaigns")
 def campaigns(request: HttpRequest) -> list[CampaignOut]:
     """The campaigns the user may see, with their segments by priority and their flow's
-    states and outcomes."""
+    states and outcomes.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/campaigns
+    ```
+    """
     found = (
         campaigns_visible_to(user_of(request))
         .select_related("flow")

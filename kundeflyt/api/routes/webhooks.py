@@ -106,7 +106,12 @@ def _delivery_out(d: Delivery) -> DeliveryOut:
 @router.get("/webhooks", response={200: list[SubscriptionOut], **REFUSALS}, summary="Webhooks")
 def webhooks_list(request: HttpRequest) -> list[SubscriptionOut]:
     """The webhook subscriptions of the user's data owners. Needs *API access* and *campaign
-    setup*."""
+    setup*.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/webhooks
+    ```
+    """
     found = subscriptions_visible_to(user_of(request)).order_by("pk")
     return [SubscriptionOut(**_out(s)) for s in found]
 
@@ -145,7 +150,12 @@ def webhook_new(request: HttpRequest, body: SubscriptionIn) -> Status[NewSubscri
     "/webhooks/{subscription_id}", response={204: None, **REFUSALS}, summary="Unsubscribe"
 )
 def webhook_delete(request: HttpRequest, subscription_id: Id) -> Status[None]:
-    """Stop and forget the subscription and its delivery log."""
+    """Stop and forget the subscription and its delivery log.
+
+    ```
+    curl -X DELETE -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/webhooks/3
+    ```
+    """
     subscription_delete(user_of(request), subscription_id=subscription_id)
     return Status(204, None)
 
@@ -156,7 +166,12 @@ def webhook_delete(request: HttpRequest, subscription_id: Id) -> Status[None]:
     summary="Turn a disabled subscription on again",
 )
 def webhook_enable(request: HttpRequest, subscription_id: Id) -> SubscriptionOut:
-    """On again after it was disabled; send what it missed from its delivery log."""
+    """On again after it was disabled; send what it missed from its delivery log.
+
+    ```
+    curl -X POST -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/webhooks/3/enable
+    ```
+    """
     return SubscriptionOut(
         **_out(subscription_enable(user_of(request), subscription_id=subscription_id))
     )
@@ -176,7 +191,13 @@ def webhook_deliveries(
 ) -> DeliveryPage:
     """Every message to the subscription, oldest first, with its status, attempts and the
     receiver's last answer (code and time). `changed_since` keeps those made or tried since
-    then."""
+    then.
+
+    ```
+    curl -H "Authorization: Bearer $TOKEN" \\
+      "https://kundeflyt.example/api/v1/webhooks/3/deliveries?changed_since=2026-11-29T00:00:00Z"
+    ```
+    """
     subscription = subscriptions_visible_to(user_of(request)).filter(pk=subscription_id).first()
     if subscription is None:
         raise NotFound(_("No such webhook subscription."), field="subscription")
@@ -194,5 +215,10 @@ def webhook_deliveries(
     summary="Send a message again",
 )
 def webhook_redeliver(request: HttpRequest, delivery_id: Id) -> Status[DeliveryOut]:
-    """Send the message again, with the same `webhook-id`, on the same schedule."""
+    """Send the message again, with the same `webhook-id`, on the same schedule.
+
+    ```
+    curl -X POST -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/webhook-deliveries/812/redeliver
+    ```
+    """
     return Status(202, _delivery_out(delivery_redeliver(user_of(request), delivery_id=delivery_id)))

@@ -93,7 +93,12 @@ def customer_take(request: HttpRequest, customer_id: CustomerKey) -> Taken:
     (409) while someone else has it open, naming them, and when it is blocked, final or in
     a closed campaign. The answer's `token` goes with renewals and the registration; the
     lease lapses at `lease_expires_at` unless renewed. Taking another customer lets the
-    first go. Needs *customer handling*."""
+    first go. Needs *customer handling*.
+
+    ```
+    curl -X POST -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/customers/4711/take
+    ```
+    """
     selection = customer_select(user_of(request), customer_id=customer_id, manual=True)
     placement = selection.placement
     return _taken(placement.pk, selection.token, placement.lease_expires_at)
@@ -105,7 +110,13 @@ def customer_take(request: HttpRequest, customer_id: CustomerKey) -> Taken:
     summary="Keep a taken customer",
 )
 def customer_renew(request: HttpRequest, customer_id: CustomerKey, body: Lease) -> Taken:
-    """Renew the lease, as the open screen does every so often: 409 once it was lost."""
+    """Renew the lease, as the open screen does every so often: 409 once it was lost.
+
+    ```
+    curl -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+      -d '{"token": 3}' https://kundeflyt.example/api/v1/customers/4711/renew
+    ```
+    """
     until = selection_renew(user_of(request), customer_id=customer_id, token=body.token)
     return _taken(customer_id, body.token, until)
 
@@ -116,7 +127,12 @@ def customer_renew(request: HttpRequest, customer_id: CustomerKey, body: Lease) 
     summary="Let a customer go",
 )
 def customer_let_go(request: HttpRequest, customer_id: CustomerKey) -> Status[None]:
-    """Let go of the customer; another user's hold needs *extended customer handling*."""
+    """Let go of the customer; another user's hold needs *extended customer handling*.
+
+    ```
+    curl -X POST -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/customers/4711/release
+    ```
+    """
     customer_release(user_of(request), customer_id=customer_id)
     return Status(204, None)
 
