@@ -487,6 +487,7 @@ EXPECTED: dict[str, str] = {
     "imports:start": "L 403 403 R! R! 403 R!",
     "imports:progress": "L 403 403 200 200 403 200",
     "imports:cancel": "L 403 403 R! R! 403 R!",
+    "imports:discard": "L 403 403 R! R! 403 R!",
     "imports:undo": "L 403 403 R R! 403 R!",
     "imports:rejected": "L 403 403 200 200 403 200",
 }

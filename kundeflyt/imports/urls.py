@@ -1,4 +1,4 @@
-"""Customer files in: upload, map, preview, run, follow, undo."""
+"""Customer files in: upload (or throw away), map, preview, run, follow, undo."""
 
 from django.urls import path
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:batch_id>/start/", views.start, name="start"),
     path("<int:batch_id>/progress/", views.progress, name="progress"),
     path("<int:batch_id>/cancel/", views.cancel, name="cancel"),
+    path("<int:batch_id>/discard/", views.discard, name="discard"),
     path("<int:batch_id>/undo/", views.undo, name="undo"),
     path("<int:batch_id>/rejected/", views.rejected, name="rejected"),
 ]

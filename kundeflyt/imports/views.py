@@ -274,6 +274,19 @@ def cancel(request: HttpRequest, batch_id: int) -> HttpResponseBase:
 
 @login_required
 @require_POST
+def discard(request: HttpRequest, batch_id: int) -> HttpResponseBase:
+    """Throw away a file that was uploaded but never imported."""
+    batch = _batch(request, batch_id)
+    try:
+        services.import_discard(_user(request), batch=batch)
+    except DomainError as error:
+        return refused(request, error, back=_batch_url(batch))
+    messages.success(request, _("The file “%(name)s” is thrown away.") % {"name": batch.file_name})
+    return htmx_redirect(request, reverse("imports:crm", args=[batch.crm_id]))
+
+
+@login_required
+@require_POST
 def undo(request: HttpRequest, batch_id: int) -> HttpResponseBase:
     batch = _batch(request, batch_id)
     try:

@@ -67,6 +67,34 @@ def test_upload_map_preview_start_and_read_the_summary(client: Client, place: Pl
     assert "Customers created" in summary and "Download the rejected rows" in summary
 
 
+def test_a_file_not_wanted_after_all_is_thrown_away(client: Client, place: Place) -> None:
+    client.force_login(place.setup)
+    batch = upload(client, place, csv_bytes([HEADER, kari(1)]))
+    assert (
+        "Throw the file away"
+        in client.get(reverse("imports:batch", args=[batch.pk])).content.decode()
+    )
+
+    thrown = client.post(reverse("imports:discard", args=[batch.pk]), form(batch), follow=True)
+
+    assert "is thrown away" in thrown.content.decode()
+    assert thrown.redirect_chain[-1][0] == reverse("imports:crm", args=[place.crm.pk])
+    assert not ImportBatch.objects.exists() and not Customer.objects.exists()
+    gone = client.post(reverse("imports:discard", args=[batch.pk]))
+    assert gone.status_code == 404
+
+
+def test_a_started_import_is_not_thrown_away(client: Client, place: Place) -> None:
+    client.force_login(place.setup)
+    batch = upload(client, place, csv_bytes([HEADER, kari(1)]))
+    client.post(reverse("imports:start", args=[batch.pk]), form(batch))
+
+    refused = client.post(reverse("imports:discard", args=[batch.pk]), follow=True)
+
+    assert "already been started" in refused.content.decode()
+    assert ImportBatch.objects.get().status == ImportBatch.Status.DONE
+
+
 def test_a_refused_mapping_shows_its_reason_in_the_preview_and_on_start(
     client: Client, place: Place
 ) -> None:
