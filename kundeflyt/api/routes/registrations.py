@@ -55,9 +55,10 @@ class RegistrationStreamQuery(RegistrationFilters):
 
 
 def registrations_for(
-    request: HttpRequest, query: RegistrationFilters
+    request: HttpRequest, query: RegistrationFilters, scope: Scope | None = None
 ) -> tuple[QuerySet[Event], Scope]:
-    """The registrations the user may count that match the filters, and the user's scope."""
+    """The registrations the user may count that match the filters, and the user's scope
+    (``scope``: the one an earlier call for the same period gave, not asked for again)."""
     user = user_of(request)
     require(user, Perm.REPORTING)
     period = ReportFilter(
@@ -70,7 +71,7 @@ def registrations_for(
         user=query.user,
         outcome=query.outcome,
     )
-    scope = report_scope(user, period)
+    scope = scope or report_scope(user, period)
     filters = RegistrationFilter(period, REGISTERED, query.changed_since)
     return registrations_matching(user, filters, scope), scope
 
@@ -221,19 +222,8 @@ def _registrations(rows: list[Any], individual: bool, revenue: bool) -> list[dic
             "extra": _extra(row.extra_json),
             "follow_up_at": row.follow_up_at,
             "follow_up_user": person(row.follow_up_user_id),
-            "products": [
-                {
-                    "id": line["pk"],
-                    "product": line["product_id"],
-                    "status": line["status"],
-                    "quantity": line["quantity"],
-                    "unit_price": line["unit_price"] if revenue else None,
-                    "currency": line["currency"] if revenue else None,
-                    "extra": line["extra_values"] or {},
-                }
-                for line in lines.get(row.pk, [])
-            ],
-            "meeting": _meeting(meetings.get(row.pk)),
+            "products": [product_line_out(line, revenue) for line in lines.get(row.pk, [])],
+            "meeting": meeting_out(meetings[row.pk]) if row.pk in meetings else None,
             "included_in_reports": row.included_in_reports,
             "counts_for_user": person(row.counts_for_user_id),
             "counts_at": row.counts_at,
@@ -245,9 +235,22 @@ def _registrations(rows: list[Any], individual: bool, revenue: bool) -> list[dic
     ]
 
 
-def _meeting(meeting: dict[str, Any] | None) -> dict[str, Any] | None:
-    if meeting is None:
-        return None
+def product_line_out(line: dict[str, Any], revenue: bool) -> dict[str, Any]:
+    """A product line (a row of ``products_and_meetings``) as the API shows it: prices only
+    with *revenue*."""
+    return {
+        "id": line["pk"],
+        "product": line["product_id"],
+        "status": line["status"],
+        "quantity": line["quantity"],
+        "unit_price": line["unit_price"] if revenue else None,
+        "currency": line["currency"] if revenue else None,
+        "extra": line["extra_values"] or {},
+    }
+
+
+def meeting_out(meeting: dict[str, Any]) -> dict[str, Any]:
+    """A meeting (a row of ``products_and_meetings``) as the API shows it."""
     return {
         "id": meeting["pk"],
         "starts_at": meeting["starts_at"],

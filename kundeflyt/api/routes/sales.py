@@ -13,7 +13,12 @@ from pydantic import BaseModel
 
 from kundeflyt.api.paging import Paging, page_of
 from kundeflyt.api.problems import REFUSALS
-from kundeflyt.api.routes.registrations import RegistrationFilters, registrations_for
+from kundeflyt.api.routes.registrations import (
+    RegistrationFilters,
+    meeting_out,
+    product_line_out,
+    registrations_for,
+)
 from kundeflyt.api.schemas import Id, MeetingOut, Moment, ProductLineOut
 from kundeflyt.handling.models import Meeting, ProductLine
 
@@ -87,17 +92,11 @@ def product_lines_list(request: HttpRequest, query: Query[ProductLinesQuery]) ->
     page = ProductLinePage(
         items=[
             ProductLineRow(
-                id=row["pk"],
+                **product_line_out(row, scope.revenue),
                 registration=row["event_id"],
                 customer=row["customer_id"],
                 customer_id=row["customer__customer_id"],
                 campaign=row["campaign_id"],
-                product=row["product_id"],
-                status=row["status"],
-                quantity=row["quantity"],
-                unit_price=row["unit_price"] if scope.revenue else None,
-                currency=row["currency"] if scope.revenue else None,
-                extra=row["extra_values"] or {},
                 registered_at=row["event__registered_at"],
                 counts_in_reports=row["event__included_in_reports"]
                 and not row["event__is_corrected"],
@@ -164,7 +163,7 @@ def meetings_list(request: HttpRequest, query: Query[MeetingsQuery]) -> HttpResp
     meetings = Meeting.objects.filter(event__in=booked.values("pk"))
     if query.changed_since is not None:
         # Booked or corrected since, or taken back since (from an older registration).
-        changed, _scope = registrations_for(request, query)
+        changed, _same = registrations_for(request, query, scope)
         meetings = meetings.filter(
             Q(event__in=changed.values("pk")) | Q(deleted_at__gte=query.changed_since)
         )
@@ -177,15 +176,11 @@ def meetings_list(request: HttpRequest, query: Query[MeetingsQuery]) -> HttpResp
     page = MeetingPage(
         items=[
             MeetingRow(
-                id=row["pk"],
+                **meeting_out(row),
                 registration=row["event_id"],
                 customer=row["customer_id"],
                 customer_id=row["customer__customer_id"],
                 campaign=row["campaign_id"],
-                starts_at=row["starts_at"],
-                duration_minutes=row["duration_minutes"],
-                place=row["place"],
-                with_whom=row["with_whom"],
                 booked_by=row["booked_by_id"] if scope.individual else None,
                 registered_at=row["event__registered_at"],
                 deleted_at=row["deleted_at"],
