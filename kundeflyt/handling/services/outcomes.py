@@ -40,6 +40,7 @@ from kundeflyt.handling.services.placements import (
     check_may_be_responsible,
     lease_until,
     locked_placement,
+    new_version,
     set_by,
 )
 from kundeflyt.handling.transitions import after_outcome
@@ -345,8 +346,7 @@ def outcome_register(
         changes["lease_expires_at"] = lease_until(now)
     else:
         changes |= NO_HOLDER
-    changes["version"] = placement.version + 1
-    changes["changed_at"] = now
+    changes |= new_version(now)
     Placement.objects.filter(pk=customer_id).update(**changes)
     if also is not None:
         also(event)

@@ -69,6 +69,12 @@ def locked_placement(customer_id: int) -> Placement:
     ).get(pk=customer_id)
 
 
+def new_version(now: dt.datetime) -> dict[str, Any]:
+    """What every change of a placement writes beside it: the next version, for optimistic
+    writes, and when it came (``changed_at``, what a sync of follow-ups asks for)."""
+    return {"version": F("version") + 1, "changed_at": now}
+
+
 def placement_update(
     actor: Actor,
     placement: Placement,
@@ -81,9 +87,7 @@ def placement_update(
     names the actor with the placement before and after (and ``details`` of the action, such
     as a correction's reason). Returns the placement as stored."""
     before = placement_snapshot(placement)
-    Placement.objects.filter(pk=placement.pk).update(
-        **changes, version=F("version") + 1, changed_at=timezone.now()
-    )
+    Placement.objects.filter(pk=placement.pk).update(**changes, **new_version(timezone.now()))
     placement = Placement.objects.select_related(
         "campaign__crm", "state", "customer", "holder", "segment"
     ).get(pk=placement.pk)

@@ -25,6 +25,7 @@ from kundeflyt.handling.services.placements import (
     Actor,
     lease_until,
     locked_placement,
+    new_version,
     placement_update,
 )
 
@@ -77,8 +78,7 @@ def claim(user: User, placement_id: int, now: dt.datetime, extra: Q | None = Non
                 selected_at=now,
                 lease_expires_at=lease_until(now),
                 lease_token=F("lease_token") + 1,
-                version=F("version") + 1,
-                changed_at=now,
+                **new_version(now),
             )
     except IntegrityError:
         # The partial unique index on holder: the same user took another customer meanwhile.
