@@ -27,6 +27,9 @@ if not SECRET_KEY:
             "Set SECRET_KEY (a long random string) in the environment, or DEBUG=1 to develop."
         )
     SECRET_KEY = "dev-only-insecure-key-change-me"
+# The key of the hashes by which an erased person's customer id and phones are recognised
+# (privacy.ErasedKey). Keep it when SECRET_KEY is rotated, or erased people are forgotten.
+PRIVACY_HASH_KEY = os.environ.get("PRIVACY_HASH_KEY", SECRET_KEY)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -78,6 +81,7 @@ INSTALLED_APPS = [
     "kundeflyt.exports",
     "kundeflyt.api",
     "kundeflyt.webhooks",
+    "kundeflyt.privacy",
     "ninja",  # the API's docs page from its own static files (no CDN, no inline script)
     "django_tasks",  # Django's tasks API (the backport) for imports and large exports
     "django_tasks_db",  # …with its database backend: work survives a restart

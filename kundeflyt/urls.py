@@ -18,6 +18,7 @@ urlpatterns = [
     path("reports/", include("kundeflyt.reports.urls")),
     path("imports/", include("kundeflyt.imports.urls")),
     path("exports/", include("kundeflyt.exports.urls")),
+    path("privacy/", include("kundeflyt.privacy.urls")),
     path("api/v1/", api.urls),
     path("", include("kundeflyt.handling.urls")),
 ]

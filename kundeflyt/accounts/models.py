@@ -76,6 +76,7 @@ class User(AbstractUser):
             ("sms", _("SMS")),
             ("correct_registrations", _("Correct registrations")),
             ("api_access", _("API access")),
+            ("privacy_officer", _("Privacy officer")),
         ]
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ class Perm(StrEnum):
     SMS = "sms"
     CORRECT_REGISTRATIONS = "correct_registrations"
     API_ACCESS = "api_access"
+    PRIVACY_OFFICER = "privacy_officer"
 
 
 def has_perm(actor: User | Process, perm: Perm) -> bool:

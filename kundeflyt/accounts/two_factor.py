@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 # Permissions DESIGN.md names that are not built yet. OTP_REQUIRED_FOR may name them, so that
 # the day one exists its holders must use two-factor login without a change of settings.
-COMING_PERMISSIONS = frozenset({"privacy_officer", "api_access", "bulk_sms"})
+COMING_PERMISSIONS = frozenset({"bulk_sms"})
 
 RECOVERY_CODES = 10
 

@@ -304,6 +304,8 @@ class BlockedNumberForm(forms.ModelForm):
             raise forms.ValidationError(error.message) from None
         if not phone:
             raise forms.ValidationError(_("A phone number is required."))
+        if BlockedNumber.objects.filter(phone=phone, data_owner=None).exists():
+            raise forms.ValidationError(_("The number is on the block list already."))
         return phone
 
 
@@ -315,7 +317,10 @@ class BlockedNumberAdmin(OwnerScopedAdmin):
     The list is one for every data owner (rule 11). *Administrator* adds to it, as the
     services require: a block only ever stops calls. Removing a number opens it again to every
     data owner's campaigns, so only a superuser does that. Who added a number is named only to
-    those who may see that user."""
+    those who may see that user.
+
+    The admin keeps the list for everyone. A data owner's own entries, the objections of
+    people who asked not to be called, are kept on the privacy pages."""
 
     form = BlockedNumberForm
     list_display = ("number", "reason", "added_at", "added_by")
@@ -324,7 +329,7 @@ class BlockedNumberAdmin(OwnerScopedAdmin):
     date_hierarchy = "added_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BlockedNumber]:
-        entries = super().get_queryset(request)
+        entries = super().get_queryset(request).filter(data_owner__isnull=True)
         if staff_user(request).is_superuser:
             return entries
         seen = users_administered_by(staff_user(request)).filter(pk=OuterRef("actor_user"))

@@ -175,9 +175,20 @@ class Customer(models.Model):
 
 
 class BlockedNumber(ActorMixin):
-    """A phone number that no campaign may call."""
+    """A phone number that no campaign may call: of any data owner when ``data_owner`` is
+    empty (the administrators' list), otherwise of that data owner only (a person's objection
+    binds the controller it was made to, GDPR Art. 21)."""
 
-    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    phone = models.CharField(_("phone"), max_length=20)
+    data_owner = models.ForeignKey(
+        DataOwner,
+        verbose_name=_("data owner"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="blocked_numbers",
+        help_text=_("Empty: no data owner's campaigns may call the number."),
+    )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
@@ -185,6 +196,17 @@ class BlockedNumber(ActorMixin):
         verbose_name = _("blocked number")
         verbose_name_plural = _("block list")
         ordering = ["phone"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone"], condition=Q(data_owner__isnull=True), name="blocked_once_for_all"
+            ),
+            models.UniqueConstraint(
+                fields=["phone", "data_owner"],
+                condition=Q(data_owner__isnull=False),
+                name="blocked_once_per_owner",
+            ),
+        ]
+        indexes = [models.Index(fields=["phone"], name="blocked_number_phone")]
 
     def __str__(self) -> str:
         return display_phone(self.phone)
@@ -192,3 +214,12 @@ class BlockedNumber(ActorMixin):
 
 def customers_with_phone(phone: str) -> Q:
     return Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)
+
+
+def blocked_numbers_of(data_owner_id: int) -> models.QuerySet[BlockedNumber]:
+    """The numbers no campaign of the data owner may call: everyone's and its own."""
+    return BlockedNumber.objects.filter(Q(data_owner__isnull=True) | Q(data_owner=data_owner_id))
+
+
+def has_blocked_number(data_owner_id: int, phones: list[str]) -> bool:
+    return blocked_numbers_of(data_owner_id).filter(phone__in=[p for p in phones if p]).exists()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,15 @@ from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, Stale
 from kundeflyt.common.fields import FieldType, clean_field_value
 from kundeflyt.common.phones import normalise_phone
-from kundeflyt.crm.models import CRM, BlockedNumber, Customer, FieldDefinition, customers_with_phone
+from kundeflyt.crm.models import (
+    CRM,
+    BlockedNumber,
+    Customer,
+    FieldDefinition,
+    customers_with_phone,
+    has_blocked_number,
+)
+from kundeflyt.privacy.erased import erased_since
 from kundeflyt.webhooks.models import EventType
 from kundeflyt.webhooks.services import webhook_emit
 
@@ -105,10 +113,6 @@ def _check_unique(crm: CRM, data: Mapping[str, Any], *, exclude_pk: int | None) 
             )
 
 
-def _is_blocked(phones: Sequence[str]) -> bool:
-    return BlockedNumber.objects.filter(phone__in=[p for p in phones if p]).exists()
-
-
 def customer_value_clean(key: str, value: Any, definition: FieldDefinition | None = None) -> Any:
     """One value of a customer, checked and normalised as the card and ``customer_create`` do:
     a standard field (customer id, name, a phone in E.164, e-mail) when ``definition`` is
@@ -169,12 +173,25 @@ def customer_create(
     data: dict[str, Any] = {key: _clean_standard(key, value) for key, value in raw.items()}
     data["fields"] = _clean_own_fields(list(crm.fields.all()), fields or {}, partial=False)
     _check_unique(crm, data, exclude_pk=None)
+    erased_at = erased_since(
+        crm.pk, customer_id=data["customer_id"], phones=[data[k] for k in PHONE_FIELDS]
+    )
+    if erased_at is not None:
+        raise Conflict(
+            _(
+                "A person with this customer id or phone number was erased at their own request "
+                "on %(date)s, and is not registered again."
+            )
+            % {"date": timezone.localtime(erased_at).strftime("%d.%m.%Y")},
+            field="customer_id",
+            code="erased",
+        )
     try:
         with transaction.atomic():
             customer = Customer.objects.create(
                 crm=crm,
                 source=source,
-                is_blocked=_is_blocked([data[k] for k in PHONE_FIELDS]),
+                is_blocked=has_blocked_number(crm.data_owner_id, [data[k] for k in PHONE_FIELDS]),
                 **data,
             )
     except IntegrityError:
@@ -231,7 +248,7 @@ def customer_update(
     for key, value in standard.items():
         setattr(customer, key, value)
     customer.fields = {**customer.fields, **cleaned_own}
-    customer.is_blocked = _is_blocked(customer.phones)
+    customer.is_blocked = has_blocked_number(customer.crm.data_owner_id, customer.phones)
     after = customer_snapshot(customer)
     changed = {k for k in before if before[k] != after[k]}
     if not changed:
@@ -255,13 +272,16 @@ def customer_update(
 
 @transaction.atomic
 def blocked_number_add(actor: User | Process, *, phone: str, reason: str = "") -> BlockedNumber:
-    """Put a number on the block list; customers with that number can no longer be taken."""
+    """Put a number on everyone's block list; customers with that number can no longer be
+    taken in any data owner's campaigns. A person's objection blocks the number for one data
+    owner: ``privacy.services.customer_object``."""
     require(actor, Perm.ADMINISTRATOR)
     e164 = normalise_phone(phone, field="phone")
     if not e164:
         raise DomainError(_("A phone number is required."), field="phone")
     entry, created = BlockedNumber.objects.get_or_create(
         phone=e164,
+        data_owner=None,
         defaults={
             "reason": reason,
             "actor_user": None if isinstance(actor, Process) else actor,
@@ -280,12 +300,21 @@ def blocked_number_add(actor: User | Process, *, phone: str, reason: str = "") -
 def blocked_number_remove(actor: User | Process, *, phone: str) -> None:
     require(actor, Perm.ADMINISTRATOR)
     e164 = normalise_phone(phone, field="phone")
-    entry = BlockedNumber.objects.filter(phone=e164).first()
+    entry = BlockedNumber.objects.filter(phone=e164, data_owner=None).first()
     if entry is None:
         raise DomainError(_("The number is not on the block list."), field="phone")
     audit(actor, "blocklist.remove", entry, before={"phone": e164, "reason": entry.reason})
     entry.delete()
-    still_blocked = BlockedNumber.objects.values("phone")
-    Customer.objects.filter(customers_with_phone(e164)).exclude(
-        Q(phone1__in=still_blocked) | Q(phone2__in=still_blocked) | Q(phone3__in=still_blocked)
-    ).update(is_blocked=False, updated_at=timezone.now())
+    customers_unblock_where_free(Customer.objects.filter(customers_with_phone(e164)))
+
+
+def customers_unblock_where_free(customers: QuerySet[Customer]) -> None:
+    """Clear the block of those ``customers`` none of whose numbers is still blocked for their
+    data owner."""
+    blocked = BlockedNumber.objects.filter(
+        Q(data_owner__isnull=True) | Q(data_owner=OuterRef("crm__data_owner")),
+        phone__in=[OuterRef("phone1"), OuterRef("phone2"), OuterRef("phone3")],
+    )
+    customers.filter(is_blocked=True).exclude(Exists(blocked)).update(
+        is_blocked=False, updated_at=timezone.now()
+    )

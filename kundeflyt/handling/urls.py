@@ -27,6 +27,7 @@ urlpatterns = [
     path("screen/renew/", work.screen_renew, name="screen_renew"),
     path("screen/outcome-fields/", work.outcome_fields, name="outcome_fields"),
     path("screen/save/", work.outcome_save, name="outcome_save"),
+    path("screen/dont-call/", work.customer_object, name="customer_object"),
     path("screen/side-panel/", work.side_panel, name="side_panel"),
     path("search/", lists.search, name="search"),
     path("search/bulk/", lists.search_bulk, name="search_bulk"),

@@ -87,3 +87,8 @@
     }
   });
 })();
+
+// A page made for printing (the person's access report) has a button that prints it.
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+});

@@ -28,6 +28,7 @@ def queue(campaign: Campaign, now: dt.datetime) -> QuerySet[Placement]:
         is_final=False,
         correction__isnull=True,
         customer__is_blocked=False,
+        customer__anonymised_at__isnull=True,
         follow_up_at__isnull=True,
         state__kind=StateKind.AVAILABLE,
     )
@@ -51,6 +52,7 @@ def _candidates(
         is_final=False,
         correction__isnull=True,
         customer__is_blocked=False,
+        customer__anonymised_at__isnull=True,
     )
     available = queue(campaign, now).filter(free)
     if segment is not None:

@@ -122,6 +122,10 @@ def select(user: User, *, customer_id: int, manual: bool) -> Selection:
             field="customer",
             code="predictive",
         )
+    if placement.customer.anonymised_at is not None:
+        raise DomainError(
+            _("The customer has been anonymised."), field="customer", code="anonymised"
+        )
     if placement.customer.is_blocked:
         raise DomainError(
             _("The customer's number is on the block list."), field="customer", code="blocked"

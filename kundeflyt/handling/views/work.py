@@ -32,6 +32,7 @@ from kundeflyt.handling.services import (
     selection_stop,
 )
 from kundeflyt.handling.views.common import WORKING, current, user_of, working
+from kundeflyt.privacy.services import customer_object as customer_object_record
 
 MY_WORK_YEARS = 10  # how far back and ahead My work pages by day
 
@@ -151,6 +152,32 @@ def customer_take(request: HttpRequest, customer_id: int) -> HttpResponseBase:
         return refused(request, error, back=local_url(request, request.POST.get("back")))
     request.session.pop(WORKING, None)
     return htmx_redirect(request, reverse("handling:screen"))
+
+
+@login_required
+@require_POST
+def customer_object(request: HttpRequest) -> HttpResponseBase:
+    """ "Don't call me again" from the screen (GDPR Art. 21): the current customer's numbers
+    are blocked for its data owner in one step, and the agent goes on as after a save."""
+    user = user_of(request)
+    placement = current(request)
+    if placement is None or request.POST.get("customer") != str(placement.pk):
+        messages.error(request, _("You no longer have this customer open; nothing was blocked."))
+        return htmx_redirect(request, reverse("handling:my_work"))
+    try:
+        customer_object_record(
+            user, customer_id=placement.pk, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        return refused(request, error, back=reverse("handling:screen"))
+    messages.success(
+        request,
+        _("%(customer)s will not be called again: the numbers are on the block list.")
+        % {"customer": placement.customer},
+    )
+    if working(request) is not None:
+        return _next_customer(request, placement.campaign_id, skip=(placement.pk,))
+    return htmx_redirect(request, reverse("handling:my_work"))
 
 
 # --- The customer screen ----------------------------------------------------------------------

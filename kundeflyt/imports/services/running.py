@@ -52,7 +52,7 @@ from kundeflyt.common.copying import (
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import is_empty
 from kundeflyt.common.models import AuditEntry
-from kundeflyt.crm.models import BlockedNumber, Customer
+from kundeflyt.crm.models import Customer, blocked_numbers_of, has_blocked_number
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services import placements_create
 from kundeflyt.imports import files, helpers, storage
@@ -66,6 +66,8 @@ from kundeflyt.imports.models import (
 )
 from kundeflyt.imports.services.common import Actor, actor_of, check_may_import, check_target
 from kundeflyt.imports.services.setup import mapping_clean, mapping_of, row_cleaner
+from kundeflyt.privacy.erased import erased_among
+from kundeflyt.privacy.models import ErasedKey
 from kundeflyt.webhooks.models import EventType
 from kundeflyt.webhooks.services import webhook_emit
 
@@ -220,6 +222,8 @@ class Run:
         self.updated: set[int] = set()
         self.now = timezone.now()  # the time of the piece being written
         self.tables = GrowingTables(Customer, Placement)
+        # Erased people are looked for only in a CRM that has any (hashing costs a little).
+        self.erased_in_crm = ErasedKey.objects.filter(crm=self.crm).exists()
 
     def through(self, path: Any) -> str:
         shape = files.FileShape(
@@ -328,6 +332,8 @@ class Run:
             if not row.values.get("customer_id"):
                 row.values["customer_id"] = generated_id(self.prefix, row)
             candidates.append(Candidate(number, row))
+        if self.erased_in_crm:
+            candidates = self._without_erased(candidates, tally)
         with transaction.atomic():
             for attempt in range(3):
                 try:
@@ -351,6 +357,37 @@ class Run:
             )
         self.tables.grew(tally.created)
 
+    def _without_erased(self, candidates: list[Candidate], tally: Tally) -> list[Candidate]:
+        """Rows of people erased from the CRM are rejected, saying so: a file never brings
+        an erased person back (GDPR Art. 17)."""
+        erased = erased_among(
+            self.crm.pk,
+            customer_ids=[c.customer_id for c in candidates],
+            phones=[p for c in candidates for p in c.row.phones],
+        )
+        if not erased:
+            return candidates
+        kept = []
+        for candidate in candidates:
+            keys = {(ErasedKey.Kind.CUSTOMER_ID, candidate.customer_id)}
+            keys |= {(ErasedKey.Kind.PHONE, p) for p in candidate.row.phones}
+            if not keys & erased:
+                kept.append(candidate)
+                continue
+            tally.rejected += 1
+            tally.errors.append(
+                ImportRowError(
+                    batch=self.batch,
+                    row=candidate.number,
+                    column="",
+                    value="",
+                    reason=_(
+                        "The person was erased at their own request and is not imported again."
+                    )[:REASON_LENGTH],
+                )
+            )
+        return kept
+
     def write(self, candidates: list[Candidate]) -> tuple[int, int, int, int, int]:
         """Classify the rows against the CRM, then create, place and update. Returns the
         counts: created, placed, updated, duplicates, blocked."""
@@ -358,7 +395,9 @@ class Run:
         existing = self._existing(candidates)
         phones = {p for c in candidates for p in c.row.phones}
         blocked = set(
-            BlockedNumber.objects.filter(phone__in=phones).values_list("phone", flat=True)
+            blocked_numbers_of(self.batch.crm.data_owner_id)
+            .filter(phone__in=phones)
+            .values_list("phone", flat=True)
         )
         seen: set[tuple[str, Any]] = set()
         new: list[Customer] = []
@@ -507,9 +546,9 @@ class Run:
                 self.updated.add(customer.pk)
                 continue
             if set(after) & set(PHONES):
-                customer.is_blocked = BlockedNumber.objects.filter(
-                    phone__in=customer.phones
-                ).exists()
+                customer.is_blocked = has_blocked_number(
+                    self.batch.crm.data_owner_id, customer.phones
+                )
             customer.updated_at = now
             changed.append(customer)
             self.updated.add(customer.pk)

@@ -15,7 +15,7 @@ from kundeflyt.common.actors import Process
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import Conflict
 from kundeflyt.common.models import AuditEntry
-from kundeflyt.crm.models import BlockedNumber, Customer
+from kundeflyt.crm.models import Customer, has_blocked_number
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.imports.cells import PHONES
 from kundeflyt.imports.models import ImportBatch
@@ -145,7 +145,7 @@ def _restore(actor: Actor, batch: ImportBatch, now: Any) -> list[int]:
         if not undo_after:
             continue
         if set(undo_after) & set(PHONES):
-            customer.is_blocked = BlockedNumber.objects.filter(phone__in=customer.phones).exists()
+            customer.is_blocked = has_blocked_number(batch.crm.data_owner_id, customer.phones)
         customer.updated_at = timezone.now()
         customer.save(
             update_fields=["name", *PHONES, "email", "fields", "is_blocked", "updated_at"]

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from kundeflyt.privacy import views
+
+app_name = "privacy"
+
+urlpatterns = [
+    path("", views.privacy_index, name="index"),
+    path("requests/", views.requests, name="requests"),
+    path("customers/<int:customer_id>/", views.person, name="person"),
+    path("customers/<int:customer_id>/access/", views.person_access, name="access"),
+    path("customers/<int:customer_id>/block/", views.person_object, name="object"),
+    path("customers/<int:customer_id>/erase/", views.person_erase, name="erase"),
+]

@@ -1,0 +1,137 @@
+"""The privacy officer's pages: find a person across a data owner's CRMs, hand out everything
+held about them, block their numbers, erase them, and read the request log. Every action goes
+through ``privacy.services``; the DomainErrorMiddleware answers what a view does not."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from kundeflyt.accounts.models import User
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.refusals import refused
+from kundeflyt.handling.forms import parse_int
+from kundeflyt.privacy import selectors, services
+
+REQUESTS_PER_PAGE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@login_required
+@require_GET
+def privacy_index(request: HttpRequest) -> HttpResponse:
+    """Find a person by phone, e-mail, customer id or name in one data owner's CRMs."""
+    user = _user(request)
+    owners = list(selectors.privacy_owners(user).order_by("name"))
+    query = request.GET.get("q", "")
+    try:
+        owner_id = parse_int(request.GET.get("data_owner"), field="data_owner")
+    except DomainError:
+        owner_id = None
+    owner = next((o for o in owners if o.pk == owner_id), owners[0] if owners else None)
+    search = (
+        selectors.persons_find(user, data_owner=owner, query=query)
+        if owner is not None and query.strip()
+        else None
+    )
+    return render(
+        request,
+        "privacy/index.html",
+        {"nav": "privacy", "owners": owners, "owner": owner, "query": query, "search": search},
+    )
+
+
+@login_required
+@require_GET
+def person(request: HttpRequest, customer_id: int) -> HttpResponse:
+    user = _user(request)
+    customer = services.privacy_customer(user, customer_id)
+    return render(
+        request,
+        "privacy/person.html",
+        {"nav": "privacy", "c": customer, "held": selectors.person_access(user, customer)},
+    )
+
+
+@login_required
+@require_POST
+def person_access(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    """Hand out everything held about the person (Art. 15) as a JSON file or a page to print,
+    and log the request."""
+    user = _user(request)
+    back = reverse("privacy:person", args=[customer_id])
+    try:
+        services.access_request_record(
+            user, customer_id=customer_id, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        return refused(request, error, back=back)
+    customer = services.privacy_customer(user, customer_id)
+    held = selectors.person_access(user, customer)
+    if request.POST.get("format") == "json":
+        response = HttpResponse(
+            json.dumps(held, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = (
+            f'attachment; filename="innsyn-{customer.pk}-{stamp}.json"'
+        )
+        return response
+    return render(request, "privacy/access.html", {"nav": "privacy", "c": customer, "held": held})
+
+
+@login_required
+@require_POST
+def person_object(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    back = reverse("privacy:person", args=[customer_id])
+    try:
+        services.customer_object(
+            _user(request), customer_id=customer_id, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        return refused(request, error, back=back)
+    messages.success(
+        request, _("The person's numbers are on the block list. Nobody calls them again.")
+    )
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def person_erase(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    back = reverse("privacy:person", args=[customer_id])
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm that the person is to be erased."))
+        return redirect(back)
+    try:
+        services.customer_anonymise(
+            _user(request), customer_id=customer_id, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        return refused(request, error, back=back)
+    messages.success(request, _("The person is erased. The statistics are kept."))
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def requests(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.privacy_requests(_user(request)), REQUESTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "privacy/requests.html", {"nav": "privacy", "page": page})
