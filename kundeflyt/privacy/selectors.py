@@ -9,9 +9,11 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import Actor, data_owners_visible_to
+from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.models import AuditEntry
 from kundeflyt.common.phones import display_phone, phone_search_variants
 from kundeflyt.crm.models import BlockedNumber, Customer, DataOwner
@@ -20,6 +22,7 @@ from kundeflyt.privacy.erased import erased_since
 from kundeflyt.privacy.models import PrivacyRequest
 
 FOUND_MAX = 50
+QUERY_LENGTH = 200
 
 
 def privacy_owners(actor: Actor) -> QuerySet[DataOwner]:
@@ -40,10 +43,11 @@ class PersonSearch:
 
 def persons_find(actor: Actor, *, data_owner: DataOwner, query: str) -> PersonSearch:
     """Customers of the data owner's CRMs with this phone (any format), e-mail, customer id or
-    name, anonymised ones excluded."""
+    name, anonymised ones excluded. A query too long or with control characters is refused
+    naming the field ``q``."""
+    query = bounded_text(query, field="q", max_length=QUERY_LENGTH, label=_("The search"))
     if not privacy_owners(actor).filter(pk=data_owner.pk).exists():
         return PersonSearch(query)
-    query = query.strip()[:200]
     if not query:
         return PersonSearch(query)
     phone = phone_search_variants(query)

@@ -43,15 +43,24 @@ def privacy_index(request: HttpRequest) -> HttpResponse:
     except DomainError:
         owner_id = None
     owner = next((o for o in owners if o.pk == owner_id), owners[0] if owners else None)
-    search = (
-        selectors.persons_find(user, data_owner=owner, query=query)
-        if owner is not None and query.strip()
-        else None
-    )
+    search, error = None, None
+    if owner is not None and query.strip():
+        try:
+            search = selectors.persons_find(user, data_owner=owner, query=query)
+        except DomainError as refused_query:
+            error = refused_query.message
     return render(
         request,
         "privacy/index.html",
-        {"nav": "privacy", "owners": owners, "owner": owner, "query": query, "search": search},
+        {
+            "nav": "privacy",
+            "owners": owners,
+            "owner": owner,
+            "query": query,
+            "search": search,
+            "error": error,
+        },
+        status=400 if error else 200,
     )
 
 

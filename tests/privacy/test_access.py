@@ -127,8 +127,8 @@ def test_pages_refuse_those_who_are_not_officers_of_the_data_owner(
     foreign = Customer.objects.create(crm=CampaignFactory().crm, customer_id="F", source="manual")
     assert client.get(reverse("privacy:person", args=[foreign.pk])).status_code == 404
     assert client.get(reverse("privacy:person", args=[10**30])).status_code == 404
-    assert (
-        client.get(reverse("privacy:index"), {"q": "a\x00b", "data_owner": "9" * 40}).status_code
-        == 200
-    )
+    refused = client.get(reverse("privacy:index"), {"q": "a\x00b", "data_owner": "9" * 40})
+    assert refused.status_code == 400
+    assert "invisible control characters" in refused.content.decode()
+    assert client.get(reverse("privacy:index"), {"q": "k" * 201}).status_code == 400
     assert Customer.objects.get(pk=kari.pk).anonymised_at is None

@@ -255,3 +255,37 @@ def test_an_erased_person_is_not_registered_again(
             world.customer(again.pop("n"), **again)
         assert refused.value.code == "erased"
     world.customer("K-3", phone1="91234568")  # someone else is welcome
+
+
+def test_a_file_does_not_bring_an_erased_person_back(db: None) -> None:
+    from tests.imports.conftest import HEADER, build_place
+    from tests.imports.sheets import csv_bytes
+
+    place = build_place()
+    officer = UserFactory(perms=[Perm.PRIVACY_OFFICER])
+    place.crm.data_owner.users.add(officer)
+
+    def row(n: int, phone: str) -> list[str]:
+        return [str(n), "Kari", "Nordmann", phone, "", "0150", "01.02.1980"]
+
+    first = place.run(place.upload(csv_bytes([HEADER, row(1001, "912 34 567")])))
+    assert first.created_count == 1
+    customer_anonymise(officer, customer_id=Customer.objects.get().pk, reason="Ba om sletting")
+
+    again = place.run(
+        place.upload(
+            csv_bytes(
+                [HEADER, row(1001, "41234567"), row(1002, "+47 912 34 567"), row(1003, "41234568")]
+            )
+        )
+    )
+
+    assert (again.created_count, again.rejected_count) == (1, 2)
+    assert {e.row: e.reason for e in again.errors.all()} == {
+        2: "The person was erased at their own request and is not imported again.",
+        3: "The person was erased at their own request and is not imported again.",
+    }
+    assert set(Customer.objects.values_list("customer_id", flat=True)) == {
+        f"erased-{Customer.objects.get(anonymised_at__isnull=False).pk}",
+        "1003",
+    }

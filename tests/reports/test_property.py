@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kundeflyt.common.actors import Process
 from kundeflyt.handling.models import Event
+from kundeflyt.privacy.models import Right
+from kundeflyt.privacy.services import customer_anonymise
 from kundeflyt.reports.rollup import rollup_verify
 from kundeflyt.reports.selectors import (
     UNSEGMENTED,
@@ -24,6 +28,7 @@ from kundeflyt.reports.selectors import (
     meetings_report,
     outcomes_report,
     products_report,
+    status_report,
 )
 from tests.reports.history import (
     UTC,
@@ -212,4 +217,57 @@ def test_every_report_equals_a_recount_of_the_raw_events(
                 ),
             ),
         )
+        transaction.set_rollback(True)
+
+
+ERASER = Process("test-retention")
+
+
+def every_table(shop: Shop, f: ReportFilter) -> list[tuple[str, list[list[Any]], Any]]:
+    """Every row and total of every report the boss reads."""
+    return [
+        (table.key, table.rows, table.total)
+        for build in (
+            activity_report,
+            outcomes_report,
+            products_report,
+            meetings_report,
+            status_report,
+        )
+        for table in build(shop.boss, f).tables
+    ]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    registrations=st.lists(registration, min_size=1, max_size=10),
+    changes=st.lists(change, max_size=6),
+    erased=st.sets(st.integers(0, 3), min_size=1),
+)
+def test_every_report_is_the_same_after_people_are_erased(
+    shop: Shop,
+    registrations: list[tuple[int, int, int, int, int, int, list[tuple[int, int, int]]]],
+    changes: list[tuple[str, int, int, int, int, bool]],
+    erased: set[int],
+) -> None:
+    """GDPR Art. 17 keeps the statistics: erasing people leaves their events, so every report
+    reads as before and still equals the recount."""
+    everything = ReportFilter(first=dt.date(2025, 1, 1), last=dt.date(2025, 12, 31))
+    with transaction.atomic():
+        apply_history(shop, registrations, changes)
+        before = every_table(shop, everything)
+
+        for index in sorted(erased):
+            # The service's body, inside this test's transaction (rolled back after).
+            customer_anonymise.__wrapped__(  # type: ignore[attr-defined]
+                ERASER, customer_id=shop.customers[index].pk, reason="", right=Right.RETENTION
+            )
+
+        assert rollup_verify() == []
+        check_reports(shop, everything)
+        assert every_table(shop, everything) == before
         transaction.set_rollback(True)
