@@ -277,6 +277,14 @@ EXPECTED: dict[str, str] = {
     "webhooks:enable": "L R! R! R R! R! R",
     "webhooks:delete": "L R! R! R R! R! R!",
     "webhooks:redeliver": "L R! R! R R! R! R",
+    # Privacy officers (administrators and superusers hold every permission); an empty
+    # objection or erasure lacks its reason and is refused with it.
+    "privacy:index": "L 403 403 200 403 403 200",
+    "privacy:requests": "L 403 403 200 403 403 200",
+    "privacy:person": "L 403 403 200 403 403 200",
+    "privacy:access": "L R! R! 200 R! R! 200",
+    "privacy:object": "L R! R! R! R! R! R!",
+    "privacy:erase": "L R! R! R! R! R! R!",
     "admin:api_apitoken_changelist": "L L L 200 403 L 200",
     "admin:api_apitoken_add": "L L L 403 403 L 403",
     "admin:api_apitoken_history": "L L L 200 403 L 200",
@@ -457,6 +465,7 @@ EXPECTED: dict[str, str] = {
     "handling:screen_renew": "L 200 200 200 403 200 200",
     "handling:outcome_fields": "L 200 200 200 403 200 200",
     "handling:outcome_save": "L R! R! R! R! R! R!",
+    "handling:customer_object": "L R! R! R! R! R! R!",
     "handling:side_panel": "L 200 200 200 403 200 200",
     "handling:search": "L 200 200 200 403 200 200",
     "handling:customer_details": "L 200 200 200 403 404 200",
