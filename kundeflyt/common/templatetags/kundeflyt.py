@@ -35,6 +35,9 @@ AUDIT_ACTIONS = {
     "event.report_facts": _("Report appearance changed"),
     "blocklist.add": _("Number blocked"),
     "blocklist.remove": _("Number unblocked"),
+    "customer.object": _("Asked not to be called again"),
+    "customer.anonymise": _("Erased (anonymised)"),
+    "customer.import_update": _("Fields changed by an import"),
 }
 
 

@@ -1,0 +1,127 @@
+"""In Chromium: a privacy officer finds a person by phone, hands out everything held about
+them, blocks their numbers and erases them (in Norwegian); an agent records "don't call me
+again" from the customer screen in one step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm
+from kundeflyt.crm.models import BlockedNumber, Customer
+from kundeflyt.handling.services import AfterSave, customer_select, outcome_register
+from kundeflyt.privacy.models import PrivacyRequest, Right
+from tests.browser.test_webhooks import screenshot
+from tests.factories import UserFactory
+from tests.world import World
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").or_(page.get_by_label("Brukernavn")).fill(username)
+    page.get_by_label("Password").or_(page.get_by_label("Passord")).fill("pw")
+    page.get_by_role("button", name="Log in").or_(
+        page.get_by_role("button", name="Logg inn")
+    ).click()
+    page.wait_for_load_state()
+
+
+def test_an_officer_hands_out_blocks_and_erases_a_person(
+    page: Page, live_server: Any, world: World
+) -> None:
+    officer = UserFactory(
+        username="personvern", language="nb", perms=[Perm.PRIVACY_OFFICER, Perm.CUSTOMER_HANDLING]
+    )
+    world.crm.data_owner.users.add(officer)
+    kari = world.customer("K-1", phone1="912 34 567", email="kari@example.no")
+    selection = customer_select(world.agent, customer_id=kari.pk)
+    outcome_register(
+        world.agent,
+        customer_id=kari.pk,
+        token=selection.token,
+        outcome_id=world.outcome("no_answer").pk,
+        comment="Kari ba oss ringe etter jul",
+        then=AfterSave.MY_WORK,
+    )
+    log_in(page, live_server.url, officer.username)
+
+    page.get_by_role("link", name="Personvern", exact=True).click()
+    page.get_by_label("Telefon, e-post, kundenummer eller navn").fill("+47 912 34 567")
+    page.get_by_role("button", name="Finn").click()
+    page.get_by_role("link", name="Kunde K-1").click()
+    expect(page.get_by_role("heading", name="Kunde K-1", level=1)).to_be_visible()
+    screenshot(page, "privacy-person")
+
+    page.get_by_label("Henvendelse (valgfritt)").fill("E-post 3. mars")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Last ned som JSON").click()
+    held = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert held["registrations"][0]["comment"] == "Kari ba oss ringe etter jul"
+    with page.expect_popup() as popup:
+        page.get_by_role("button", name="Åpne en side for utskrift").click()
+    report = popup.value
+    expect(report.get_by_role("heading", level=1)).to_contain_text("lagret om deg")
+    expect(report.get_by_text("Kari ba oss ringe etter jul")).to_be_visible()
+    screenshot(report, "privacy-access")
+    report.close()
+
+    page.get_by_label("Årsak").first.fill("Vil ikke ringes")
+    page.get_by_role("button", name="Sperr personens numre").click()
+    expect(page.get_by_text("Personens numre står på sperrelisten")).to_be_visible()
+    assert BlockedNumber.objects.get().data_owner == world.crm.data_owner
+
+    page.get_by_label("Årsak").last.fill("Ba om sletting")
+    page.get_by_role("button", name="Slett personen").click()
+    expect(page.get_by_label("Ja, slett personen for godt")).to_be_focused()  # required first
+    page.get_by_label("Ja, slett personen for godt").check()
+    page.get_by_role("button", name="Slett personen").click()
+    expect(page.get_by_role("heading", name="Slettet person", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Slett personen")).to_have_count(0)
+    assert Customer.objects.get(pk=kari.pk).name == ""
+
+    page.get_by_role("link", name="Personvern: finn en person").click()
+    page.get_by_label("Telefon, e-post, kundenummer eller navn").fill("91234567")
+    page.get_by_role("button", name="Finn").click()
+    expect(page.get_by_role("status")).to_contain_text("ble slettet")
+    page.get_by_role("link", name="Henvendelseslogg").click()
+    expect(page.get_by_role("row")).to_have_count(1 + 4)  # access twice, objection, erasure
+    screenshot(page, "privacy-requests")
+    assert [r.right for r in PrivacyRequest.objects.order_by("at", "pk")] == [
+        Right.ACCESS,
+        Right.ACCESS,
+        Right.OBJECTION,
+        Right.ERASURE,
+    ]
+
+
+def test_an_agent_records_dont_call_me_again_from_the_screen(
+    page: Page, live_server: Any, world: World
+) -> None:
+    first = world.customer("A-1", phone1="912 34 567")
+    second = world.customer("A-2", phone1="912 34 568")
+    log_in(page, live_server.url, world.agent.username)
+    page.get_by_role("button", name="Start working").first.click()
+    expect(page.get_by_role("heading", name="Customer card")).to_be_visible()
+
+    page.get_by_text("The customer does not want to be called again").click()
+    page.get_by_label("Reason").fill("Sa det i samtalen")
+    screenshot(page, "screen-dont-call")
+    page.get_by_role("button", name="Block the numbers").click()
+
+    expect(page.get_by_text("will not be called again")).to_be_visible()
+    # Working a list: the next customer is on the screen at once.
+    expect(page.get_by_text(second.customer_id, exact=True).first).to_be_visible()
+    assert Customer.objects.get(pk=first.pk).is_blocked
+    entry = BlockedNumber.objects.get()
+    assert (entry.phone, entry.data_owner, entry.actor_user) == (
+        "+4791234567",
+        world.crm.data_owner,
+        User.objects.get(pk=world.agent.pk),
+    )
