@@ -232,8 +232,8 @@ def customer_anonymise(
     )
     done = (
         _(
-            "Anonymised: %(registrations)s registrations and %(audit_rows)s audit rows cleared, "
-            "%(import_files)s import files and %(export_files)s export files deleted."
+            "Anonymised. Cleared in registrations: %(registrations)s; in recorded changes: "
+            "%(audit_rows)s. Deleted import files: %(import_files)s; export files: %(export_files)s."
         )
         % cleared
     )
