@@ -25,7 +25,7 @@ messages: $(MO_FILES)
 run: install messages
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py demo_data
-	DEBUG=1 $(BIN)/python manage.py db_worker & worker=$$!; \
+	DEBUG=1 $(BIN)/python manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
@@ -34,6 +34,8 @@ run: install messages
 # Needs SECRET_KEY (and, behind a plain-HTTP setup only, PLAIN_HTTP=1) in the environment.
 serve: install messages
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn kundeflyt.wsgi --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
 		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 

@@ -186,13 +186,19 @@ WHITENOISE_USE_FINDERS = True  # serve from the apps too, so no collectstatic st
 STATICFILES_DIRS = [BASE_DIR / "kundeflyt" / "static"]
 
 # --- Background work ------------------------------------------------------------------------
-# Imports and large exports run as tasks; `make run` starts a worker (manage.py db_worker)
+# Imports and large exports run as tasks; `make run` starts a worker (manage.py worker)
 # beside the web server. The test run executes them at once, in the test's process.
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# Every worker (`manage.py worker`) also enqueues the scheduled jobs of kundeflyt/schedule.py.
+SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", True)
+# How long the access log keeps who viewed which customer (GDPR: kept no longer than needed).
+ACCESS_LOG_DAYS = int(os.environ.get("ACCESS_LOG_DAYS", "180"))
+# How long a client's Idempotency-Key is remembered.
+IDEMPOTENCY_KEY_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_HOURS", "24"))
 # Uploads: a customer file is read from disk, never whole into memory, and is capped.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "200")) * 1024 * 1024
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "2000000"))

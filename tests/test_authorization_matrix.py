@@ -285,6 +285,8 @@ EXPECTED: dict[str, str] = {
     "privacy:access": "L R! R! 200 R! R! 200",
     "privacy:object": "L R! R! R! R! R! R!",
     "privacy:erase": "L R! R! R! R! R! R!",
+    "privacy:retention": "L 403 403 200 403 403 200",
+    "privacy:retention_change": "L R! R! R! R! R! R!",
     "admin:api_apitoken_changelist": "L L L 200 403 L 200",
     "admin:api_apitoken_add": "L L L 403 403 L 403",
     "admin:api_apitoken_history": "L L L 200 403 L 200",

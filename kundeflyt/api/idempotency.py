@@ -9,14 +9,17 @@ runs as if it came first."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Status
 
@@ -116,3 +119,12 @@ def once(
         if (earlier := keeper.kept()) is not None:
             return earlier  # a retry that raced the first: the first one's answer
         raise
+
+
+def idempotency_keys_purge(now: dt.datetime | None = None) -> int:
+    """Forget the keys older than ``IDEMPOTENCY_KEY_HOURS``: a retry comes within minutes, and
+    a key kept forever would keep its answer (which may name customers) forever. Returns how
+    many were forgotten."""
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+    deleted, _per_model = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

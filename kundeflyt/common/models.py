@@ -32,3 +32,22 @@ class AuditEntry(ActorMixin):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+
+class ScheduledRun(models.Model):
+    """One firing of a scheduled job. Every worker process runs the scheduler, so the first
+    to write a job's slot enqueues it and the others skip it: a job runs once per slot however
+    many workers run, and none keeps state of its own."""
+
+    job = models.CharField(_("job"), max_length=60)
+    slot = models.DateTimeField(_("due at"))
+    enqueued_at = models.DateTimeField(_("started"))
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        ordering = ["-slot", "job"]
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="scheduled_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.slot:%Y-%m-%d %H:%M}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,6 +10,8 @@ from kundeflyt.common.actors import ActorMixin
 from kundeflyt.common.bounds import LONG_TEXT
 from kundeflyt.common.fields import FieldType
 from kundeflyt.common.phones import display_phone
+
+RETENTION_MONTHS_MAX = 240
 
 
 class DataOwner(models.Model):
@@ -55,6 +58,18 @@ class CRM(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=3, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200)
+    # Retention (GDPR Art. 5(1)(e)): customers with no activity for this many months are
+    # erased by the nightly job, once a privacy officer has seen who the first run takes.
+    retention_months = models.PositiveSmallIntegerField(
+        _("keep inactive customers (months)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(RETENTION_MONTHS_MAX)],
+        help_text=_("Empty: kept until a person asks to be erased."),
+    )
+    retention_confirmed_at = models.DateTimeField(
+        _("retention confirmed"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("CRM")

@@ -26,6 +26,8 @@ from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.exports.files import write_file
 from kundeflyt.exports.models import Export
 from kundeflyt.exports.selectors import Listing, export_of
+from kundeflyt.privacy.access_log import Kind as AccessKind
+from kundeflyt.privacy.access_log import access_record
 from kundeflyt.reports.exports import XLSX_MAX_ROWS
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ def export_begin(actor: User, *, listing: Listing, fmt: str, query: str, languag
         finished_at=None if background else now,
         download_name=f"{listing.file_stem}.{fmt}"[:200],
     )
+    access_record(actor, AccessKind.EXPORT, export=export)
     if background:
         # The record is committed (views run without a transaction), so a worker finds it;
         # the immediate backend of the test run runs the task here, in this process.

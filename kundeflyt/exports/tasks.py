@@ -11,3 +11,9 @@ from kundeflyt.exports import services
 def export_run_task(export_id: int) -> None:
     """Write a large export's file (``services.export_run``)."""
     services.export_run(export_id=export_id)
+
+
+@task()
+def exports_purge_task() -> None:
+    """The scheduled purge (``kundeflyt/schedule.py``) of expired export files."""
+    services.export_files_purge()

@@ -79,3 +79,50 @@ class ErasedKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.digest[:12]}…"
+
+
+class AccessLogEntry(models.Model):
+    """One look at personal data: who saw which customer (or took which export), when, and
+    where. Compact on purpose: one row per customer shown, kept ``ACCESS_LOG_DAYS``."""
+
+    class Kind(models.TextChoices):
+        DETAILS = "details", _("Customer details")
+        SCREEN = "screen", _("Customer screen")
+        SEARCH = "search", _("Search results")
+        EXPORT = "export", _("Export")
+        API = "api", _("API")
+        PRIVACY = "privacy", _("Privacy pages")
+
+    user = models.ForeignKey(
+        "accounts.User", verbose_name=_("user"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    kind = models.CharField(_("where"), max_length=10, choices=Kind.choices)
+    customer = models.ForeignKey(
+        "crm.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    export = models.ForeignKey(
+        "exports.Export",
+        verbose_name=_("export"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "at"], name="access_log_customer"),
+            models.Index(fields=["at"], name="access_log_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.customer_id or self.export_id}"

@@ -18,10 +18,12 @@ from kundeflyt.common.models import AuditEntry
 from kundeflyt.common.phones import display_phone, phone_search_variants
 from kundeflyt.crm.models import BlockedNumber, Customer, DataOwner
 from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
+from kundeflyt.privacy.access_log import access_log_of
 from kundeflyt.privacy.erased import erased_since
 from kundeflyt.privacy.models import PrivacyRequest
 
 FOUND_MAX = 50
+ACCESS_SHOWN = 1000  # the latest views of the person handed out (the log keeps ACCESS_LOG_DAYS)
 QUERY_LENGTH = 200
 
 
@@ -107,6 +109,7 @@ def person_access(actor: Actor, customer: Customer) -> dict[str, Any]:
         Q(data_owner__isnull=True) | Q(data_owner=owner), phone__in=customer.phones or [""]
     ).select_related("data_owner")
     requests = PrivacyRequest.objects.filter(customer=customer).select_related("actor_user")
+    views = access_log_of(customer.pk)[:ACCESS_SHOWN]
     return {
         "generated_at": _when(timezone.now()),
         "controller": {
@@ -197,6 +200,9 @@ def person_access(actor: Actor, customer: Customer) -> dict[str, Any]:
         "requests": [
             {"at": _when(r.at), "right": r.get_right_display(), "by": _actor(r), "done": r.done}
             for r in requests
+        ],
+        "viewed_by": [
+            {"at": _when(v.at), "by": str(v.user), "where": v.get_kind_display()} for v in views
         ],
     }
 

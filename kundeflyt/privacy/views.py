@@ -20,8 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 from kundeflyt.accounts.models import User
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import refused
-from kundeflyt.handling.forms import parse_int
+from kundeflyt.handling.forms import parse_id, parse_int
 from kundeflyt.privacy import selectors, services
+from kundeflyt.privacy.access_log import Kind, access_record
+from kundeflyt.privacy.retention import retention_confirm, retention_plans, retention_set
 
 REQUESTS_PER_PAGE = 50
 
@@ -69,6 +71,7 @@ def privacy_index(request: HttpRequest) -> HttpResponse:
 def person(request: HttpRequest, customer_id: int) -> HttpResponse:
     user = _user(request)
     customer = services.privacy_customer(user, customer_id)
+    access_record(user, Kind.PRIVACY, [customer.pk])
     return render(
         request,
         "privacy/person.html",
@@ -144,3 +147,36 @@ def requests(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "privacy/requests.html", {"nav": "privacy", "page": page})
+
+
+@login_required
+@require_GET
+def retention(request: HttpRequest) -> HttpResponse:
+    """Each CRM's retention period, and whom its next nightly run erases (the dry run)."""
+    return render(
+        request,
+        "privacy/retention.html",
+        {"nav": "privacy", "plans": retention_plans(_user(request))},
+    )
+
+
+@login_required
+@require_POST
+def retention_change(request: HttpRequest) -> HttpResponseBase:
+    back = reverse("privacy:retention")
+    try:
+        crm_id = parse_id(request.POST.get("crm"), field="crm")
+        if request.POST.get("confirm") == "yes":
+            retention_confirm(_user(request), crm_id=crm_id)
+            messages.success(request, _("Confirmed. The customers listed are erased tonight."))
+        else:
+            crm = retention_set(_user(request), crm_id=crm_id, months=request.POST.get("months"))
+            messages.success(
+                request,
+                _("Saved. See who the first run erases, then confirm.")
+                if crm.retention_months
+                else _("Saved. The CRM's customers are kept until they ask to be erased."),
+            )
+    except DomainError as error:
+        return refused(request, error, back=back)
+    return redirect(back)

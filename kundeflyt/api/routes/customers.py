@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import (
     campaigns_visible_to,
@@ -39,6 +40,7 @@ from kundeflyt.crm.services import (
 )
 from kundeflyt.handling.selectors import CustomerFilter, check_may_handle_all, customers_filtered
 from kundeflyt.handling.services import customer_add
+from kundeflyt.privacy.access_log import Kind, access_record
 
 router = Router(tags=["customers"])
 
@@ -118,6 +120,7 @@ def customers_list(request: HttpRequest, query: Query[ListQuery]) -> HttpRespons
     # The page first, then its placements: joined, PostgreSQL merged the page with every
     # placement of the CRM from its first customer on (90 ms at a million customers).
     found, following = page_of(request, customers.prefetch_related("placement__state"), query)
+    access_record(user, Kind.API, [c.pk for c in found])
     page = CustomerPage(items=[customer_out(c) for c in found], next=following)
     return HttpResponse(page.model_dump_json(), content_type="application/json")
 
@@ -140,6 +143,7 @@ def customer_get(
     found = with_status(customers_visible_to(user)).filter(pk=customer_id).first()
     if found is None:
         raise NotFound(_("No such customer."), field="customer")
+    access_record(user, Kind.API, [found.pk])
     response["ETag"] = etag(customer_version(found))
     return customer_out(found)
 
@@ -154,8 +158,10 @@ class ByPhone(Schema):
     phone: Annotated[str, Field(min_length=1, max_length=40)]
 
 
-def _found(customers: QuerySet[Customer]) -> list[CustomerOut]:
-    return [customer_out(c) for c in with_status(customers).order_by("pk")[:LARGEST_PAGE]]
+def _found(user: User, customers: QuerySet[Customer]) -> list[CustomerOut]:
+    found = list(with_status(customers).order_by("pk")[:LARGEST_PAGE])
+    access_record(user, Kind.API, [c.pk for c in found])
+    return [customer_out(c) for c in found]
 
 
 @router.get(
@@ -177,7 +183,7 @@ def customers_by_customer_id(request: HttpRequest, query: Query[ByCustomerId]) -
     if "\x00" in query.customer_id:
         return []  # no customer id holds a NUL
     customers = customers_visible_to(user).filter(crm_id=query.crm)
-    return _found(customers.filter(customer_id=query.customer_id.strip()))
+    return _found(user, customers.filter(customer_id=query.customer_id.strip()))
 
 
 @router.get(
@@ -201,7 +207,7 @@ def customers_by_phone(request: HttpRequest, query: Query[ByPhone]) -> list[Cust
     if phone is None:
         return []
     customers = customers_visible_to(user).filter(crm_id=query.crm)
-    return _found(customers.filter(Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)))
+    return _found(user, customers.filter(Q(phone1=phone) | Q(phone2=phone) | Q(phone3=phone)))
 
 
 Text = Annotated[str, Field(max_length=FIELD_TEXT)]

@@ -24,6 +24,7 @@ from kundeflyt.handling import selectors, services
 from kundeflyt.handling.forms import parse_id, parse_local_datetime
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.handling.views.common import WORKING, user_of
+from kundeflyt.privacy.access_log import Kind, access_record
 
 
 def _details(request: HttpRequest, customer_id: int) -> selectors.CustomerDetails:
@@ -45,7 +46,9 @@ def _details_url(customer_id: int, anchor: str = "") -> str:
 @require_GET
 def customer_details(request: HttpRequest, customer_id: int) -> HttpResponse:
     """D1–D16: inspect and administer a customer without taking it."""
-    return render(request, "handling/customer_details.html", {"d": _details(request, customer_id)})
+    details = _details(request, customer_id)
+    access_record(request.user, Kind.DETAILS, [customer_id])
+    return render(request, "handling/customer_details.html", {"d": details})
 
 
 @login_required

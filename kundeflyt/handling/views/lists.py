@@ -37,6 +37,7 @@ from kundeflyt.handling.models import Placement
 from kundeflyt.handling.selectors.lists import UNSEGMENTED
 from kundeflyt.handling.services.bulk import BulkAction, BulkTarget, check_bulk
 from kundeflyt.handling.views.common import user_of
+from kundeflyt.privacy.access_log import Kind, access_record
 
 PAGE_SIZE = 50
 
@@ -144,6 +145,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 "crm__data_owner", "placement__campaign", "placement__segment", "placement__state"
             )[:100]
         )
+    access_record(user, Kind.SEARCH, [c.pk for c in results])
     return render(request, "handling/search.html", {"q": query, "results": results, "error": error})
 
 

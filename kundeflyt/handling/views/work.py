@@ -32,6 +32,7 @@ from kundeflyt.handling.services import (
     selection_stop,
 )
 from kundeflyt.handling.views.common import WORKING, current, user_of, working
+from kundeflyt.privacy.access_log import Kind, access_record
 from kundeflyt.privacy.services import customer_object as customer_object_record
 
 MY_WORK_YEARS = 10  # how far back and ahead My work pages by day
@@ -208,7 +209,9 @@ def screen(request: HttpRequest) -> HttpResponseBase:
             request, _("You have no current customer. Start working a list or take a customer.")
         )
         return htmx_redirect(request, reverse("handling:my_work"))
-    return render(request, "handling/screen.html", _screen_context(request, placement))
+    context = _screen_context(request, placement)
+    access_record(request.user, Kind.SCREEN, [placement.pk])
+    return render(request, "handling/screen.html", context)
 
 
 @login_required
