@@ -7,6 +7,7 @@ app_name = "privacy"
 urlpatterns = [
     path("", views.privacy_index, name="index"),
     path("requests/", views.requests, name="requests"),
+    path("record/<int:data_owner_id>/", views.record, name="record"),
     path("customers/<int:customer_id>/", views.person, name="person"),
     path("customers/<int:customer_id>/access/", views.person_access, name="access"),
     path("customers/<int:customer_id>/block/", views.person_object, name="object"),

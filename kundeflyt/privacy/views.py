@@ -22,6 +22,7 @@ from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import refused
 from kundeflyt.handling.forms import parse_int
 from kundeflyt.privacy import selectors, services
+from kundeflyt.privacy.record import processing_record
 
 REQUESTS_PER_PAGE = 50
 
@@ -144,3 +145,14 @@ def requests(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "privacy/requests.html", {"nav": "privacy", "page": page})
+
+
+@login_required
+@require_GET
+def record(request: HttpRequest, data_owner_id: int) -> HttpResponse:
+    """The data owner's record of processing (GDPR Art. 30), as a page to print."""
+    return render(
+        request,
+        "privacy/record.html",
+        {"nav": "privacy", "record": processing_record(_user(request), data_owner_id)},
+    )
