@@ -214,7 +214,7 @@ def processing_record(actor: Actor, data_owner: DataOwner | int) -> ProcessingRe
         record.campaigns.append(
             CampaignRecord(
                 name=c.name,
-                crm=f"{c.crm.name} ({c.crm.get_kind_display()})",
+                crm=f"{c.crm.name} · {c.crm.get_kind_display()}",
                 controller=c.controller_name,
                 purpose=c.purpose_text,
                 legal_basis=legal_basis(c.crm),
