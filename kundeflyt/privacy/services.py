@@ -233,7 +233,8 @@ def customer_anonymise(
     done = (
         _(
             "Anonymised. Cleared in registrations: %(registrations)s; in recorded changes: "
-            "%(audit_rows)s. Deleted import files: %(import_files)s; export files: %(export_files)s."
+            "%(audit_rows)s. Deleted import files: %(import_files)s; "
+            "export files: %(export_files)s."
         )
         % cleared
     )
