@@ -77,6 +77,8 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
                 kwargs[name] = customer.placement.campaign_id
             case "crm_id":
                 kwargs[name] = customer.crm_id
+            case "data_owner_id":
+                kwargs[name] = alfa.owner.pk
             case "batch_id":
                 kwargs[name] = import_batch(customer.crm_id)
             case "key":
@@ -281,6 +283,7 @@ EXPECTED: dict[str, str] = {
     # objection or erasure lacks its reason and is refused with it.
     "privacy:index": "L 403 403 200 403 403 200",
     "privacy:requests": "L 403 403 200 403 403 200",
+    "privacy:record": "L 403 403 200 403 403 200",
     "privacy:person": "L 403 403 200 403 403 200",
     "privacy:access": "L R! R! 200 R! R! 200",
     "privacy:object": "L R! R! R! R! R! R!",

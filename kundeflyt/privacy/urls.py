@@ -9,6 +9,7 @@ urlpatterns = [
     path("requests/", views.requests, name="requests"),
     path("retention/", views.retention, name="retention"),
     path("retention/change/", views.retention_change, name="retention_change"),
+    path("record/<int:data_owner_id>/", views.record, name="record"),
     path("customers/<int:customer_id>/", views.person, name="person"),
     path("customers/<int:customer_id>/access/", views.person_access, name="access"),
     path("customers/<int:customer_id>/block/", views.person_object, name="object"),

@@ -23,6 +23,7 @@ from kundeflyt.common.refusals import refused
 from kundeflyt.handling.forms import parse_id, parse_int
 from kundeflyt.privacy import selectors, services
 from kundeflyt.privacy.access_log import Kind, access_record
+from kundeflyt.privacy.record import processing_record
 from kundeflyt.privacy.retention import retention_confirm, retention_plans, retention_set
 
 REQUESTS_PER_PAGE = 50
@@ -180,3 +181,14 @@ def retention_change(request: HttpRequest) -> HttpResponseBase:
     except DomainError as error:
         return refused(request, error, back=back)
     return redirect(back)
+
+
+@login_required
+@require_GET
+def record(request: HttpRequest, data_owner_id: int) -> HttpResponse:
+    """The data owner's record of processing (GDPR Art. 30), as a page to print."""
+    return render(
+        request,
+        "privacy/record.html",
+        {"nav": "privacy", "record": processing_record(_user(request), data_owner_id)},
+    )
