@@ -130,8 +130,8 @@ def check_follow_up_time(campaign: Campaign, follow_up_at: dt.datetime) -> None:
     start, end = calling_hours(campaign)
     raise DomainError(
         _(
-            "The follow-up time is outside the calling hours: consumers may be called on "
-            "weekdays %(start)s–%(end)s, never on Saturdays, Sundays or public holidays."
+            "The follow-up time is outside the campaign's calling hours: weekdays "
+            "%(start)s–%(end)s, never on Saturdays, Sundays or public holidays (the marketing law)."
         )
         % {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")},
         field="follow_up_at",

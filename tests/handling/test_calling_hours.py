@@ -5,6 +5,7 @@ time; My work says when it opens. Business campaigns are not bound unless they o
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -91,7 +92,7 @@ def test_weekends_holidays_nights_and_the_edges_of_the_day_are_closed(
 ) -> None:
     world.customer(1, campaign=consumers)
     time_machine.move_to(at, tick=False)
-    with pytest.raises(DomainError, match=message):
+    with pytest.raises(DomainError, match=re.escape(message)):
         present(world, consumers)
 
 
@@ -157,9 +158,9 @@ def test_a_business_campaign_is_worked_at_any_time_unless_it_opts_in(
 
     world.campaign.consumer_rules = True
     world.campaign.save()
-    with pytest.raises(DomainError, match="It opens tomorrow 09:00."):
+    with pytest.raises(DomainError, match="It opens tomorrow 09:00"):
         present(world, world.campaign)
-    with pytest.raises(DomainError, match="It opens tomorrow 09:00."):
+    with pytest.raises(DomainError, match="It opens tomorrow 09:00"):
         customer_select(world.agent, customer_id=first.pk)
 
 
