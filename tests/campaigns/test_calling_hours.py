@@ -232,3 +232,15 @@ def test_the_opening_reads_norwegian_in_norwegian() -> None:
 
     with translation.override("nb"):
         assert when_words(oslo(2026, 12, 7, 9, 0), oslo(2026, 12, 5, 12, 0)) == "mandag 09:00"
+
+
+def test_a_business_campaign_opts_in_to_the_consumer_rules_in_the_admin(
+    admin_client: object, businesses: Campaign
+) -> None:
+    from django.urls import reverse
+
+    page = admin_client.get(  # type: ignore[attr-defined]
+        reverse("admin:campaigns_campaign_change", args=[businesses.pk])
+    ).content.decode()
+    assert "Follow the consumer rules of the marketing law" in page
+    assert 'name="consumer_rules"' in page
