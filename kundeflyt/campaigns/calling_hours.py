@@ -99,11 +99,13 @@ def is_open_now(campaign: Campaign, at: dt.datetime) -> bool:
 
 
 def when_words(moment: dt.datetime, now: dt.datetime) -> str:
-    """ "today 09:00", "tomorrow 09:00" or "Monday 09:00", in Oslo time. A window always opens
-    within a week (Easter is the longest wait), so a weekday names the day without doubt."""
+    """When ``moment`` is, in words: "today 09:00", "tomorrow 09:00" or "Monday 09:00" (Oslo
+    time). A window always opens within a week (Easter is the longest wait), so a weekday
+    names the day without doubt."""
     local, today = moment.astimezone(OSLO), now.astimezone(OSLO).date()
     time = dateformat.format(local, "H:i")
     if local.date() == today:
+        # Translators: when a campaign opens for calls, inside a sentence: "It opens today 09:00".
         return _("today %(time)s") % {"time": time}
     if local.date() == today + dt.timedelta(days=1):
         return _("tomorrow %(time)s") % {"time": time}
