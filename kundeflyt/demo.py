@@ -10,6 +10,10 @@ place in Kundeflyt that writes those rows outside the services. It still holds t
 field values go through ``clean_field_value`` and ``normalise_phone``, every event registers an
 outcome the flow offers from the customer's state at that time, and each placement ends exactly
 where its last event left it (state, since when, attempts, follow-up, final, waiting since).
+
+The B2C campaign follows the marketing law's calling hours like any consumer campaign
+(DESIGN.md rule 11): run at night or at a weekend, the demo's agents work the B2B campaign,
+which the law does not bind, and My work says when the consumer campaign opens.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 
 import pytest
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import settings
+from time_machine import TimeMachineFixture
+
+from kundeflyt.campaigns.calling_hours import OSLO, is_calling_day
 
 # Property tests: "ci" (the default) runs a fixed set of examples, the same every run, so CI is
 # fast and never flaky; HYPOTHESIS_PROFILE=deep searches far wider, for a night or a release.
@@ -29,6 +33,18 @@ def english() -> Iterator[None]:
     """Tests read messages in English; the Norwegian catalogue has tests of its own."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def in_calling_hours(time_machine: TimeMachineFixture) -> None:
+    """The clock at the next weekday noon in Oslo, ticking on. DESIGN.md rule 11 closes
+    consumer (B2C) campaigns at night, at weekends and on holidays, and the suite runs at any
+    hour: a test that takes or presents consumers without being about the hours asks for this."""
+    now = timezone.now().astimezone(OSLO)
+    day = now.date() if now.hour < 12 else now.date() + dt.timedelta(days=1)
+    while not is_calling_day(day):
+        day += dt.timedelta(days=1)
+    time_machine.move_to(dt.datetime.combine(day, dt.time(12, 0), tzinfo=OSLO))
 
 
 from tests.world import World, world  # noqa: E402, F401

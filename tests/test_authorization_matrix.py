@@ -213,6 +213,7 @@ def observe(client: Client, url: str, user: User | None) -> str:
     return answer(got)
 
 
+@pytest.mark.usefixtures("in_calling_hours")  # takes a consumer (DESIGN.md rule 11)
 def test_every_route_answers_each_role_as_the_table_says(
     client: Client, scene: Scene, people: dict[str, User | None]
 ) -> None:

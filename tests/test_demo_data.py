@@ -11,9 +11,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from kundeflyt.accounts.models import Team, User
-from kundeflyt.campaigns.calling_hours import retry_time
+from kundeflyt.campaigns.calling_hours import next_calling_time, retry_time, when_words
 from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption
 from kundeflyt.common.fields import is_valid_org_number
 from kundeflyt.common.models import AuditEntry
@@ -251,3 +252,31 @@ def test_the_demo_users_log_in_with_their_roles(demo: str, client: Client) -> No
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
     assert admin.groups.filter(name="Administrator").exists()
+
+
+def test_at_night_the_business_campaign_is_worked_and_the_consumer_one_says_when_it_opens(
+    demo: str, time_machine: TimeMachineFixture
+) -> None:
+    """DESIGN.md rule 11 holds in the demo too: a developer who runs it on a Saturday night
+    works the B2B campaign (the law does not bind it), and My work says when the consumer
+    campaign opens."""
+    from kundeflyt.common.errors import DomainError
+    from kundeflyt.handling.selectors import my_work
+    from kundeflyt.handling.services import customer_present_next
+
+    today = timezone.localdate()
+    saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7 or 7)
+    night = dt.datetime.combine(saturday, dt.time(3, 0), tzinfo=OSLO)
+    time_machine.move_to(night, tick=False)
+    agent = User.objects.get(username="agent1")
+    business = Campaign.objects.get(name="Strøm til bedrifter")
+    private = Campaign.objects.get(name="Vinterkampanje privat")
+    # Monday 09:00, or Tuesday when the Monday is a public holiday (Easter, Whit Monday).
+    when = when_words(next_calling_time(private, night), night)
+    assert when in ("Monday 09:00", "Tuesday 09:00")
+
+    opens = {cw.campaign.name: cw.opens for cw in my_work(agent).campaigns}
+    assert opens == {business.name: None, private.name: when}
+    assert customer_present_next(agent, campaign=business) is not None
+    with pytest.raises(DomainError, match=f"It opens {when}"):
+        customer_present_next(agent, campaign=private)

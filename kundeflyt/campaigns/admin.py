@@ -56,6 +56,7 @@ class CampaignForm(forms.ModelForm):
             "min_minutes_between_attempts",
             "calling_from",
             "calling_until",
+            "consumer_rules",
             "calls_enabled",
             "sms_enabled",
             "currency",
@@ -289,6 +290,7 @@ class CampaignAdmin(OwnerScopedAdmin):
                     "max_attempts",
                     "min_minutes_between_attempts",
                     ("calling_from", "calling_until"),
+                    "consumer_rules",
                 ),
                 "description": _(
                     "Follow-ups are suggested and moved within the calling hours, never on "

@@ -61,6 +61,15 @@ class Campaign(models.Model):
         _("least time between attempts (minutes)"), default=0
     )
     # Calling hours (rule 11): empty means weekdays 09–21 for consumers, 08–17 for businesses.
+    # A B2B campaign may opt in to the consumer rules (09–21, enforced as for consumers).
+    consumer_rules = models.BooleanField(
+        _("follow the consumer rules of the marketing law"),
+        default=False,
+        help_text=_(
+            "Consumer campaigns (a B2C CRM) always follow them: calls only on weekdays "
+            "09:00–21:00, never on Saturdays, Sundays or public holidays."
+        ),
+    )
     calling_from = models.TimeField(
         _("calls from"),
         null=True,

@@ -7,10 +7,14 @@ from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
+from time_machine import TimeMachineFixture
 
+from kundeflyt.campaigns.calling_hours import OSLO
 from kundeflyt.campaigns.models import OutcomeOption, PresentationMode, Product
+from kundeflyt.crm.models import CRM
 from kundeflyt.flows.models import Outcome, State, StateKind
 from kundeflyt.handling.models import Event, Placement, ProductLine
+from tests.factories import CampaignFactory, CRMFactory
 from tests.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -168,3 +172,30 @@ def test_an_outcome_can_be_registered_with_the_keyboard_alone(
     event = Event.objects.get(customer=customer)
     assert event.outcome.key == "call_back" and event.comment == "Ring etter lunsj"
     assert Placement.objects.get(pk=customer.pk).follow_up_user == world.agent
+
+
+def test_a_consumer_campaign_on_a_saturday_says_when_it_opens_and_refuses_to_start(
+    page: Page,
+    live_server,  # type: ignore[no-untyped-def]
+    world: World,
+    time_machine: TimeMachineFixture,
+) -> None:
+    """DESIGN.md rule 11: no consumer is called on a Saturday; My work says when it opens."""
+    crm = CRMFactory(data_owner=world.crm.data_owner, kind=CRM.Kind.B2C, name="Privat")
+    consumers = CampaignFactory(crm=crm, name="Strøm privat")
+    customer = world.customer(1, campaign=consumers)
+    time_machine.move_to(dt.datetime(2026, 12, 5, 10, 0, tzinfo=OSLO))  # a Saturday, ticking
+    log_in(page, live_server.url, "agent")
+
+    row = page.locator(".campaign-row").filter(has_text="Strøm privat")
+    expect(row).to_contain_text("Opens Monday 09:00")
+    expect(page.locator(".campaign-row").filter(has_text="Strøm bedrift")).not_to_contain_text(
+        "Opens"
+    )
+    row.get_by_role("button", name="Start working").click()
+
+    expect(page.locator(".message.error")).to_contain_text(
+        "The campaign is closed for calls now. It opens Monday 09:00."
+    )
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    assert Placement.objects.get(pk=customer.pk).holder is None

@@ -15,10 +15,14 @@ from hypothesis import strategies as st
 from kundeflyt.campaigns.calling_hours import (
     OSLO,
     calling_hours,
+    follows_consumer_rules,
     is_calling_day,
+    is_open_now,
     next_calling_time,
+    opens_at,
     retry_time,
     suggested_follow_up,
+    when_words,
 )
 from kundeflyt.campaigns.models import Campaign
 from kundeflyt.crm.models import CRM
@@ -155,3 +159,88 @@ def test_the_campaign_admin_sets_the_calling_hours_and_refuses_an_empty_window(
     form = CampaignForm(data=data, instance=consumers)
     assert form.is_valid(), form.errors
     assert calling_hours(form.save()) == (dt.time(12, 0), dt.time(18, 0))
+
+
+# --- Which campaigns the law binds, and when they are open (enforced: DESIGN.md rule 11) ------
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)  # type: ignore[misc]
+
+
+def test_the_law_binds_consumer_campaigns_and_business_campaigns_that_opt_in(
+    consumers: Campaign, businesses: Campaign
+) -> None:
+    saturday = oslo(2026, 12, 5, 12, 0)
+    assert follows_consumer_rules(consumers) and not follows_consumer_rules(businesses)
+    assert opens_at(consumers, saturday) == oslo(2026, 12, 7, 9, 0)
+    assert opens_at(businesses, saturday) is None and is_open_now(businesses, saturday)
+
+    businesses.consumer_rules = True
+    assert follows_consumer_rules(businesses)
+    assert calling_hours(businesses) == (dt.time(9, 0), dt.time(21, 0))
+    assert opens_at(businesses, saturday) == oslo(2026, 12, 7, 9, 0)
+
+
+@pytest.mark.parametrize(
+    "at, opens, words",
+    [
+        # Saturday and Sunday.
+        (oslo(2026, 12, 5, 12, 0), oslo(2026, 12, 7, 9, 0), "Monday 09:00"),
+        (oslo(2026, 12, 6, 12, 0), oslo(2026, 12, 7, 9, 0), "tomorrow 09:00"),
+        # Constitution Day, 17 May 2027, is a Monday; Easter Monday 2026 is 6 April, after
+        # Good Friday (3 April) and the Easter weekend.
+        (oslo(2027, 5, 17, 12, 0), oslo(2027, 5, 18, 9, 0), "tomorrow 09:00"),
+        (oslo(2026, 4, 6, 12, 0), oslo(2026, 4, 7, 9, 0), "tomorrow 09:00"),
+        (oslo(2026, 4, 3, 12, 0), oslo(2026, 4, 7, 9, 0), "Tuesday 09:00"),
+        # The edges of a weekday (Tuesday 8 December 2026), and a Friday evening.
+        (oslo(2026, 12, 8, 8, 59), oslo(2026, 12, 8, 9, 0), "today 09:00"),
+        (oslo(2026, 12, 8, 9, 0), None, ""),
+        (oslo(2026, 12, 8, 20, 59), None, ""),
+        (oslo(2026, 12, 8, 21, 0), oslo(2026, 12, 9, 9, 0), "tomorrow 09:00"),
+        (oslo(2026, 12, 11, 21, 0), oslo(2026, 12, 14, 9, 0), "Monday 09:00"),
+        # The Mondays after the clocks change: 09:00 in Oslo is 07:00 UTC in summer time (from
+        # 29 March 2026) and 08:00 UTC in winter time (from 25 October 2026).
+        (utc(2026, 3, 30, 6, 59), utc(2026, 3, 30, 7, 0), "today 09:00"),
+        (utc(2026, 3, 30, 7, 0), None, ""),
+        (utc(2026, 3, 30, 18, 59), None, ""),
+        (utc(2026, 3, 30, 19, 0), utc(2026, 3, 31, 7, 0), "tomorrow 09:00"),
+        (utc(2026, 10, 26, 7, 0), utc(2026, 10, 26, 8, 0), "today 09:00"),
+        (utc(2026, 10, 26, 7, 59), utc(2026, 10, 26, 8, 0), "today 09:00"),
+        (utc(2026, 10, 26, 8, 0), None, ""),
+        (utc(2026, 10, 26, 20, 0), utc(2026, 10, 27, 8, 0), "tomorrow 09:00"),
+    ],
+)
+def test_a_consumer_campaign_is_open_on_weekdays_from_nine_to_nine_oslo_time(
+    consumers: Campaign, at: dt.datetime, opens: dt.datetime | None, words: str
+) -> None:
+    assert opens_at(consumers, at) == opens
+    assert is_open_now(consumers, at) is (opens is None)
+    if opens is not None:
+        assert when_words(opens, at) == words
+
+
+def test_a_narrowed_window_opens_at_its_own_start(consumers: Campaign) -> None:
+    consumers.calling_from, consumers.calling_until = dt.time(12, 0), dt.time(18, 0)
+    assert opens_at(consumers, oslo(2026, 12, 8, 10, 0)) == oslo(2026, 12, 8, 12, 0)
+    assert opens_at(consumers, oslo(2026, 12, 8, 18, 0)) == oslo(2026, 12, 9, 12, 0)
+    assert is_open_now(consumers, oslo(2026, 12, 8, 17, 59))
+
+
+def test_the_opening_reads_norwegian_in_norwegian() -> None:
+    from django.utils import translation
+
+    with translation.override("nb"):
+        assert when_words(oslo(2026, 12, 7, 9, 0), oslo(2026, 12, 5, 12, 0)) == "mandag 09:00"
+
+
+def test_a_business_campaign_opts_in_to_the_consumer_rules_in_the_admin(
+    admin_client: object, businesses: Campaign
+) -> None:
+    from django.urls import reverse
+
+    page = admin_client.get(  # type: ignore[attr-defined]
+        reverse("admin:campaigns_campaign_change", args=[businesses.pk])
+    ).content.decode()
+    assert "Follow the consumer rules of the marketing law" in page
+    assert 'name="consumer_rules"' in page

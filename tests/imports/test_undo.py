@@ -51,6 +51,7 @@ def test_undo_removes_what_it_created_and_restores_what_it_updated(place: Place)
     assert AuditEntry.objects.filter(action="customer.import_undo", customer=edited).exists()
 
 
+@pytest.mark.usefixtures("in_calling_hours")  # takes a consumer
 def test_undo_is_refused_once_a_customer_has_a_registration(place: Place) -> None:
     batch = place.run(place.upload(csv_bytes([HEADER, kari(1), kari(2)])), campaign=place.campaign)
     customer = Customer.objects.get(customer_id="1")
@@ -68,6 +69,7 @@ def test_undo_is_refused_once_a_customer_has_a_registration(place: Place) -> Non
     assert Customer.objects.count() == 2
 
 
+@pytest.mark.usefixtures("in_calling_hours")  # takes a consumer
 def test_undo_is_refused_while_someone_has_a_customer_open(place: Place) -> None:
     batch = place.run(place.upload(csv_bytes([HEADER, kari(1)])), campaign=place.campaign)
     customer_select(place.agent, customer_id=Customer.objects.get().pk)

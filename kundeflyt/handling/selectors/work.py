@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.visibility import campaigns_open_to, campaigns_visible_to
+from kundeflyt.campaigns.calling_hours import opens_at, when_words
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement
 
@@ -87,6 +88,9 @@ class CampaignWork:
     campaign: Campaign
     segments: list[Segment]
     waiting: int
+    # DESIGN.md rule 11: a campaign the marketing law binds is closed outside its calling
+    # hours; then when it opens ("Monday 09:00"), else None.
+    opens: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,16 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
         follow_ups=follow_ups,
         meetings=meetings,
         corrections=corrections,
-        campaigns=[CampaignWork(c, list(c.segments.all()), c.waiting) for c in open_campaigns],
+        campaigns=[_campaign_work(c, c.waiting, now) for c in open_campaigns],
         results={k: v or 0 for k, v in mine_today.items()},
+    )
+
+
+def _campaign_work(campaign: Campaign, waiting: int, now: dt.datetime) -> CampaignWork:
+    opens = opens_at(campaign, now)  # no query: the CRM is selected with the campaign
+    return CampaignWork(
+        campaign,
+        list(campaign.segments.all()),
+        waiting,
+        opens=when_words(opens, now) if opens is not None else None,
     )

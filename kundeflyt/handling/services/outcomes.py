@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import check_may_see_customers_of
-from kundeflyt.campaigns.calling_hours import retry_time
+from kundeflyt.campaigns.calling_hours import check_follow_up_time, retry_time
 from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption, Product
 from kundeflyt.common.bounds import (
     EARLIEST,
@@ -130,6 +130,7 @@ def _check_follow_up(
         raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
     if follow_up_at is not None:
         check_moment(follow_up_at, field="follow_up_at")
+        check_follow_up_time(campaign, follow_up_at)  # DESIGN.md rule 11
     if follow_up_at is None and follow_up_user is not None:
         raise DomainError(
             _("Choose a follow-up time for the responsible user."), field="follow_up_at"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.visibility import check_may_work
+from kundeflyt.campaigns.calling_hours import check_open_for_calls
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.actors import PRESENTER
 from kundeflyt.common.audit import audit
@@ -80,11 +81,13 @@ def customer_present_next(
 ) -> Selection | None:
     """Give the user the next customer of the campaign (or segment), or None when nobody is
     waiting. Every customer goes to exactly one user however many ask at once. The current
-    customer and those in ``skip`` (the one just saved) are not presented again at once."""
+    customer and those in ``skip`` (the one just saved) are not presented again at once.
+    A campaign the marketing law binds presents no one outside its calling hours (rule 11)."""
     check_may_work(user, campaign)
     if segment is not None and segment.campaign_id != campaign.pk:
         raise DomainError(_("The segment belongs to another campaign."), field="segment")
     now = timezone.now()
+    check_open_for_calls(campaign, now)  # DESIGN.md rule 11: only in the calling hours
     # Asking for the next customer skips the current one, which goes back to the queue.
     skipped = [*skip, *Placement.objects.filter(holder=user).values_list("pk", flat=True)]
     release_others(user)

@@ -17,6 +17,7 @@ from kundeflyt.accounts.visibility import (
     check_may_see_customers_of,
     check_may_work,
 )
+from kundeflyt.campaigns.calling_hours import check_open_for_calls
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import Conflict, DomainError, NotFound
 from kundeflyt.handling.models import CorrectionRequest, Placement
@@ -91,7 +92,7 @@ def select(user: User, *, customer_id: int, manual: bool) -> Selection:
     now = timezone.now()
     placement = (
         Placement.objects.select_related(
-            "campaign", "state", "customer", "holder", "correction__to_user"
+            "campaign__crm", "state", "customer", "holder", "correction__to_user"
         )
         .filter(pk=customer_id)
         .first()
@@ -144,6 +145,11 @@ def select(user: User, *, customer_id: int, manual: bool) -> Selection:
         # Taking one's own current customer again (a second tab) keeps the same selection.
         Placement.objects.filter(pk=customer_id).update(lease_expires_at=lease_until(now))
         return Selection(placement, placement.lease_token)
+    if manual:
+        # DESIGN.md rule 11: no consumer is taken to be called outside the calling hours. A
+        # correction is a registration, not a call, and goes on at any time; so does the
+        # customer the user already has open.
+        check_open_for_calls(placement.campaign, now)
     release_others(user, keep=customer_id)
     still = Q(campaign=placement.campaign_id)
     if correction is None:
@@ -165,7 +171,7 @@ def select(user: User, *, customer_id: int, manual: bool) -> Selection:
 def customer_select(user: User, *, customer_id: int, manual: bool = True) -> Selection:
     """Take a customer as the user's current one (rule 1). Refused when someone else holds it
     (naming them), the campaign is not visible or open, the customer is blocked or final, or,
-    for manual taking, the campaign is predictive."""
+    for manual taking, the campaign is predictive or outside its calling hours (rule 11)."""
     return select(user, customer_id=customer_id, manual=manual)
 
 

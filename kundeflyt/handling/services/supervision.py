@@ -16,6 +16,7 @@ from kundeflyt.accounts.visibility import (
     check_may_see_customers_of,
     customers_visible_to,
 )
+from kundeflyt.campaigns.calling_hours import check_follow_up_time
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.bounds import check_moment
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound, Stale
@@ -168,7 +169,8 @@ def follow_up_set(
 
     Clearing the time (and with it the responsible user) puts a customer in an available state
     back in the campaign's queue; it is refused for a customer in a follow-up or in-progress
-    state, which is worked only through its follow-up (rule 10). With ``version`` (the
+    state, which is worked only through its follow-up (rule 10). A new time in a campaign the
+    marketing law binds falls in its calling hours (rule 11). With ``version`` (the
     placement's, as read) the change is made only if nothing changed the placement since."""
     now = timezone.now()
     placement = locked_placement(customer_id)
@@ -191,6 +193,8 @@ def follow_up_set(
         raise DomainError(_("The follow-up time must be in the future."), field="follow_up_at")
     else:
         check_moment(follow_up_at, field="follow_up_at")
+        if follow_up_at != placement.follow_up_at:  # handing over keeps the time it had
+            check_follow_up_time(placement.campaign, follow_up_at)  # DESIGN.md rule 11
     if responsible is not None and responsible.pk != placement.follow_up_user_id:
         check_may_be_responsible(responsible, placement.campaign)
     changes = {"follow_up_at": follow_up_at, "follow_up_user": responsible}
