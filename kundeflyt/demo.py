@@ -55,12 +55,13 @@ from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import ORG_NUMBER_WEIGHTS, FieldType, clean_field_value
 from kundeflyt.common.models import AuditEntry
 from kundeflyt.common.phones import normalise_phone
-from kundeflyt.crm.models import CRM, Customer, DataOwner, FieldDefinition
+from kundeflyt.crm.models import CRM, ContactBasis, Customer, DataOwner, FieldDefinition
 from kundeflyt.crm.services import customer_snapshot
 from kundeflyt.flows.models import Flow, FollowUpRule, Outcome, ProductRule, State
 from kundeflyt.flows.services import standard_flow
 from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
 from kundeflyt.handling.transitions import after_outcome
+from kundeflyt.privacy.register import RegisterFile, register_replace
 from kundeflyt.reports.rollup import rollup_rebuild
 
 DATA_OWNER_NAME = "Nordlys Energi AS"
@@ -368,6 +369,7 @@ class _Builder:
         b2b_count = round(customers * 0.6)
         self._customers(b2b, business, flow_map, b2b_count, self._business_customer)
         self._customers(b2c, private, flow_map, customers - b2b_count, self._private_customer)
+        self._register(b2c)
         rollup_rebuild()  # the events above were written with bulk_create, outside the rollup
         self.summary.personal_follow_ups_due = Placement.objects.filter(
             campaign__crm__data_owner=owner,
@@ -375,6 +377,25 @@ class _Builder:
             follow_up_at__lte=self.now,
         ).count()
         return self.summary
+
+    def _register(self, crm: CRM) -> None:
+        """The Reservasjonsregisteret, loaded today with one in twenty of the consumers'
+        numbers, so that the consumer campaign may call (rule 11); one reserved customer is
+        an existing customer, and may still be called."""
+        phones = sorted(
+            Customer.objects.filter(crm=crm).exclude(phone1="").values_list("phone1", flat=True)
+        )
+        reserved = set(self.rng.sample(phones, max(1, len(phones) // 20))) if phones else set()
+        register_replace(
+            DEMO, file_name="reservasjonsregisteret.txt", register=RegisterFile(reserved, 0)
+        )
+        first = Customer.objects.filter(crm=crm, is_reserved=True).order_by("pk").first()
+        if first is not None:
+            Customer.objects.filter(pk=first.pk).update(
+                contact_basis=ContactBasis.CUSTOMER,
+                contact_basis_on=(self.now - dt.timedelta(days=400)).date(),
+                contact_basis_source="Strømavtale 2025-0117",
+            )
 
     def _audit_setup(self, obj: models.Model, after: dict[str, Any]) -> None:
         audit(DEMO, "demo.create", obj, after=after, at=self.setup_at)

@@ -36,15 +36,26 @@ def english() -> Iterator[None]:
 
 
 @pytest.fixture
-def in_calling_hours(time_machine: TimeMachineFixture) -> None:
-    """The clock at the next weekday noon in Oslo, ticking on. DESIGN.md rule 11 closes
-    consumer (B2C) campaigns at night, at weekends and on holidays, and the suite runs at any
-    hour: a test that takes or presents consumers without being about the hours asks for this."""
+def in_calling_hours(time_machine: TimeMachineFixture, db: None) -> None:
+    """The clock at the next weekday noon in Oslo, ticking on, and the Reservasjonsregisteret
+    loaded then. DESIGN.md rule 11 closes consumer (B2C) campaigns at night, at weekends and
+    on holidays, and while the register is older than a month, and the suite runs at any
+    hour: a test that takes or presents consumers without being about the rule asks for this."""
     now = timezone.now().astimezone(OSLO)
     day = now.date() if now.hour < 12 else now.date() + dt.timedelta(days=1)
     while not is_calling_day(day):
         day += dt.timedelta(days=1)
     time_machine.move_to(dt.datetime.combine(day, dt.time(12, 0), tzinfo=OSLO))
+    register_loaded()
+
+
+def register_loaded(*numbers: str) -> None:
+    """The Reservasjonsregisteret loaded now, holding ``numbers`` (or a number no test uses)."""
+    from kundeflyt.common.actors import Process
+    from kundeflyt.privacy.register import RegisterFile, register_replace
+
+    register = RegisterFile(set(numbers or ("+4759999999",)), 0)
+    register_replace(Process("test-register"), file_name="register.txt", register=register)
 
 
 from tests.world import World, world  # noqa: E402, F401

@@ -120,6 +120,15 @@ class StatusOut(BaseModel):
     version: int  # changes with every change of the status: send it as If-Match to move
 
 
+class ContactBasisOut(BaseModel):
+    """Why a reserved customer may still be called: `customer` (an existing customer
+    relationship) or `request` (asked to be called), since when, and where it is recorded."""
+
+    kind: str
+    since: dt.date | None
+    source: str
+
+
 class CustomerOut(BaseModel):
     id: int
     crm: int
@@ -131,6 +140,10 @@ class CustomerOut(BaseModel):
     email: str
     fields: dict[str, Any]
     is_blocked: bool
+    # DESIGN.md rule 11: a number is in the Reservasjonsregisteret as last loaded; a consumer
+    # campaign calls the customer only with a contact basis.
+    is_reserved: bool
+    contact_basis: ContactBasisOut | None
     created_at: dt.datetime
     updated_at: dt.datetime  # when its fields last changed
     status: StatusOut | None

@@ -128,6 +128,14 @@ class FieldDefinition(models.Model):
 STANDARD_FIELD_KEYS = ("customer_id", "name", "phone1", "phone2", "phone3", "email")
 
 
+class ContactBasis(models.TextChoices):
+    """Why a customer whose number is in the Reservasjonsregisteret may still be called
+    (markedsføringsloven § 12)."""
+
+    CUSTOMER = "customer", _("Existing customer relationship")
+    REQUEST = "request", _("Asked to be called")
+
+
 class Customer(models.Model):
     """A person or company in one CRM. Where it is worked lives in its placement."""
 
@@ -155,6 +163,23 @@ class Customer(models.Model):
         _("blocked"), default=False, help_text=_("One of its numbers is on the block list.")
     )
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+    # DESIGN.md rule 11: one of its numbers is in the Reservasjonsregisteret as last loaded.
+    # A campaign the marketing law binds calls it only with a recorded contact basis.
+    is_reserved = models.BooleanField(
+        _("in the Reservasjonsregisteret"), default=False, db_default=False
+    )
+    contact_basis = models.CharField(
+        _("may be called despite the register"),
+        max_length=10,
+        choices=ContactBasis.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    contact_basis_on = models.DateField(_("since"), null=True, blank=True)
+    contact_basis_source = models.CharField(
+        _("source"), max_length=200, blank=True, default="", db_default=""
+    )
     # The import that created it, to select "the customers of that file" and give them out.
     # A string reference: the imports app builds on this one, never the reverse.
     import_batch = models.ForeignKey(

@@ -30,6 +30,7 @@ from kundeflyt.crm.models import (
     has_blocked_number,
 )
 from kundeflyt.privacy.erased import erased_since
+from kundeflyt.privacy.register import is_reserved
 from kundeflyt.webhooks.models import EventType
 from kundeflyt.webhooks.services import webhook_emit
 
@@ -192,6 +193,7 @@ def customer_create(
                 crm=crm,
                 source=source,
                 is_blocked=has_blocked_number(crm.data_owner_id, [data[k] for k in PHONE_FIELDS]),
+                is_reserved=is_reserved([data[k] for k in PHONE_FIELDS]),
                 **data,
             )
     except IntegrityError:
@@ -249,6 +251,7 @@ def customer_update(
         setattr(customer, key, value)
     customer.fields = {**customer.fields, **cleaned_own}
     customer.is_blocked = has_blocked_number(customer.crm.data_owner_id, customer.phones)
+    customer.is_reserved = is_reserved(customer.phones)
     after = customer_snapshot(customer)
     changed = {k for k in before if before[k] != after[k]}
     if not changed:

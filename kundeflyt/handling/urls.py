@@ -48,6 +48,11 @@ urlpatterns = [
     ),
     path("customers/<int:customer_id>/move/", details.customer_move, name="customer_move"),
     path(
+        "customers/<int:customer_id>/contact-basis/",
+        details.customer_contact_basis,
+        name="customer_contact_basis",
+    ),
+    path(
         "customers/<int:customer_id>/withdraw-correction/",
         details.correction_withdraw,
         name="correction_withdraw",

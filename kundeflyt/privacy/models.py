@@ -126,3 +126,36 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind} {self.customer_id or self.export_id}"
+
+
+class ReservedNumber(models.Model):
+    """A number in the Reservasjonsregisteret (the national do-not-call register for
+    telemarketing), as last loaded. Each load replaces the whole list."""
+
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+
+    class Meta:
+        verbose_name = _("reserved number")
+        verbose_name_plural = _("Reservasjonsregisteret")
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class RegisterLoad(ActorMixin):
+    """One load of the Reservasjonsregisteret: when, by whom, from which file, and what it
+    did. A consumer campaign calls only while the latest is less than a month old."""
+
+    loaded_at = models.DateTimeField(_("loaded"), default=timezone.now, db_index=True)
+    file_name = models.CharField(_("file"), max_length=255)
+    numbers = models.PositiveIntegerField(_("numbers"), default=0)
+    rejected = models.PositiveIntegerField(_("lines not read"), default=0)
+    reserved_customers = models.PositiveIntegerField(_("customers reserved"), default=0)
+
+    class Meta:
+        verbose_name = _("register load")
+        verbose_name_plural = _("register loads")
+        ordering = ["-loaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.loaded_at:%Y-%m-%d})"

@@ -18,12 +18,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import refused
 from kundeflyt.handling.forms import parse_id, parse_int
 from kundeflyt.privacy import selectors, services
 from kundeflyt.privacy.access_log import Kind, access_record
+from kundeflyt.privacy.models import RegisterLoad
 from kundeflyt.privacy.record import processing_record
+from kundeflyt.privacy.register import (
+    GOOD_FOR,
+    REGISTER_MAX_BYTES,
+    register_load,
+    register_stale_since,
+)
 from kundeflyt.privacy.retention import retention_confirm, retention_plans, retention_set
 
 REQUESTS_PER_PAGE = 50
@@ -192,3 +200,51 @@ def record(request: HttpRequest, data_owner_id: int) -> HttpResponse:
         "privacy/record.html",
         {"nav": "privacy", "record": processing_record(_user(request), data_owner_id)},
     )
+
+
+@login_required
+@require_GET
+def register(request: HttpRequest) -> HttpResponse:
+    """The Reservasjonsregisteret: when it was loaded, whether it is still good, and a new
+    load (administrators)."""
+    require(_user(request), Perm.ADMINISTRATOR)
+    loads = list(RegisterLoad.objects.select_related("actor_user").order_by("-loaded_at")[:10])
+    now = timezone.now()
+    return render(
+        request,
+        "privacy/register.html",
+        {
+            "nav": "privacy",
+            "loads": loads,
+            "stale_since": register_stale_since(now, loads[0] if loads else None),
+            "good_until": loads[0].loaded_at + GOOD_FOR if loads else None,
+            "max_mb": REGISTER_MAX_BYTES // (1024 * 1024),
+        },
+    )
+
+
+@login_required
+@require_POST
+def register_upload(request: HttpRequest) -> HttpResponseBase:
+    back = reverse("privacy:register")
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise DomainError(_("Choose the register's file."), field="file")
+        if upload.size is None or upload.size > REGISTER_MAX_BYTES:
+            raise DomainError(
+                _("The file is larger than %(n)s MB.") % {"n": REGISTER_MAX_BYTES // 2**20},
+                field="file",
+            )
+        load = register_load(_user(request), file_name=upload.name or "", lines=iter(upload))
+    except DomainError as error:
+        return refused(request, error, back=back)
+    messages.success(
+        request,
+        _(
+            "Loaded %(numbers)s numbers. %(customers)s customers are in the register; consumer "
+            "campaigns may call for a month."
+        )
+        % {"numbers": load.numbers, "customers": load.reserved_customers},
+    )
+    return redirect(back)

@@ -16,6 +16,7 @@ from kundeflyt.campaigns.models import Campaign
 from kundeflyt.crm.models import CRM
 from kundeflyt.handling.models import Event, Placement
 from tests.api.conftest import Api, Tenants, token_for
+from tests.conftest import register_loaded
 from tests.factories import CampaignFactory, CRMFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +38,7 @@ class Caller(Api):
 @pytest.fixture
 def consumers(tenants: Tenants) -> Campaign:
     crm = CRMFactory(data_owner=tenants.world.crm.data_owner, kind=CRM.Kind.B2C, name="Privat")
+    register_loaded()  # the register is good: only the hours are tested here
     return CampaignFactory(crm=crm, name="Strøm privat")
 
 

@@ -235,9 +235,12 @@ def test_the_opening_reads_norwegian_in_norwegian() -> None:
 
 
 def test_a_business_campaign_opts_in_to_the_consumer_rules_in_the_admin(
-    admin_client: object, businesses: Campaign
+    admin_client: object, admin_user: object, businesses: Campaign
 ) -> None:
     from django.urls import reverse
+
+    admin_user.language = "en"  # type: ignore[attr-defined]
+    admin_user.save()  # type: ignore[attr-defined]
 
     page = admin_client.get(  # type: ignore[attr-defined]
         reverse("admin:campaigns_campaign_change", args=[businesses.pk])

@@ -26,6 +26,7 @@ from kundeflyt.handling.services import (
     follow_up_set,
     outcome_register,
 )
+from tests.conftest import register_loaded
 from tests.factories import CampaignFactory, CRMFactory
 from tests.world import World
 
@@ -43,6 +44,7 @@ def oslo(*args: int) -> dt.datetime:
 def consumers(world: World) -> Campaign:
     """A consumer campaign of the world's data owner, which the world's users may work."""
     crm = CRMFactory(data_owner=world.crm.data_owner, kind=CRM.Kind.B2C, name="Privat")
+    register_loaded()  # the register is good: only the hours are tested here
     return CampaignFactory(crm=crm, name="Strøm privat")
 
 
@@ -228,6 +230,7 @@ def test_a_business_follow_up_may_fall_on_a_saturday_unless_the_campaign_opts_in
 
     world.campaign.consumer_rules = True
     world.campaign.save()
+    register_loaded()  # the opted-in campaign now needs the register too
     other = world.customer(2)
     with pytest.raises(DomainError) as refused:
         register_call_back(world, world.campaign, other.pk, saturday)

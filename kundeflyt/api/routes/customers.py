@@ -25,7 +25,15 @@ from kundeflyt.api.auth import user_of
 from kundeflyt.api.idempotency import Answer, Keep, Key, once
 from kundeflyt.api.paging import LARGEST_PAGE, Paging, page_of
 from kundeflyt.api.problems import REFUSALS, VERSIONED_WRITE_REFUSALS, WRITE_REFUSALS
-from kundeflyt.api.schemas import CustomerKey, CustomerOut, CustomerPage, Id, Moment, StatusOut
+from kundeflyt.api.schemas import (
+    ContactBasisOut,
+    CustomerKey,
+    CustomerOut,
+    CustomerPage,
+    Id,
+    Moment,
+    StatusOut,
+)
 from kundeflyt.api.versions import IfMatch, etag, sent_version
 from kundeflyt.campaigns.models import Segment
 from kundeflyt.common.bounds import FIELD_TEXT
@@ -76,6 +84,14 @@ def customer_out(customer: Customer) -> CustomerOut:
         email=customer.email,
         fields=customer.fields,
         is_blocked=customer.is_blocked,
+        is_reserved=customer.is_reserved,
+        contact_basis=ContactBasisOut(
+            kind=customer.contact_basis,
+            since=customer.contact_basis_on,
+            source=customer.contact_basis_source,
+        )
+        if customer.contact_basis
+        else None,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
         status=status,

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.visibility import campaigns_open_to, campaigns_visible_to
-from kundeflyt.campaigns.calling_hours import opens_at, when_words
+from kundeflyt.campaigns.calling_hours import follows_consumer_rules, opens_at, when_words
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement
+from kundeflyt.privacy.register import register_latest, register_stale_since
 
 
 def current_selection(user: User) -> Placement | None:
@@ -91,6 +92,9 @@ class CampaignWork:
     # DESIGN.md rule 11: a campaign the marketing law binds is closed outside its calling
     # hours; then when it opens ("Monday 09:00"), else None.
     opens: str | None = None
+    # Rule 11 again: the Reservasjonsregisteret is out of date (since when), or never loaded.
+    register_stale: dt.datetime | None = None
+    register_never: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
         )
         .order_by("name")
     )
+    register = register_stale_since(now, register_latest()) if open_campaigns else None
     today_start, today_end = day_bounds(today)
     # Counted as the reports count them (rule 6): for whom and when it counts, if it counts.
     mine_today = Event.objects.filter(
@@ -171,16 +176,21 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
         follow_ups=follow_ups,
         meetings=meetings,
         corrections=corrections,
-        campaigns=[_campaign_work(c, c.waiting, now) for c in open_campaigns],
+        campaigns=[_campaign_work(c, c.waiting, now, register) for c in open_campaigns],
         results={k: v or 0 for k, v in mine_today.items()},
     )
 
 
-def _campaign_work(campaign: Campaign, waiting: int, now: dt.datetime) -> CampaignWork:
+def _campaign_work(
+    campaign: Campaign, waiting: int, now: dt.datetime, register_stale: dt.datetime | None
+) -> CampaignWork:
     opens = opens_at(campaign, now)  # no query: the CRM is selected with the campaign
+    stale = register_stale if follows_consumer_rules(campaign) else None
     return CampaignWork(
         campaign,
         list(campaign.segments.all()),
         waiting,
         opens=when_words(opens, now) if opens is not None else None,
+        register_stale=stale,
+        register_never=stale is not None and stale.year == 1,
     )

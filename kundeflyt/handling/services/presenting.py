@@ -20,11 +20,13 @@ from kundeflyt.common.errors import DomainError
 from kundeflyt.flows.models import StateKind
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services.selection import Selection, claim, release_others
+from kundeflyt.privacy.register import callable_despite_register, check_register_fresh
 
 
 def queue(campaign: Campaign, now: dt.datetime) -> QuerySet[Placement]:
     """The campaign's available customers that the attempt rules let be called now."""
     available = Placement.objects.filter(
+        callable_despite_register(campaign),
         campaign=campaign,
         is_final=False,
         correction__isnull=True,
@@ -49,6 +51,7 @@ def _candidates(
     free = Q(holder__isnull=True) | Q(lease_expires_at__lte=now)
     base = Placement.objects.filter(
         free,
+        callable_despite_register(campaign),
         campaign=campaign,
         is_final=False,
         correction__isnull=True,
@@ -88,6 +91,7 @@ def customer_present_next(
         raise DomainError(_("The segment belongs to another campaign."), field="segment")
     now = timezone.now()
     check_open_for_calls(campaign, now)  # DESIGN.md rule 11: only in the calling hours
+    check_register_fresh(campaign, now)  # and on a register screened within the month
     # Asking for the next customer skips the current one, which goes back to the queue.
     skipped = [*skip, *Placement.objects.filter(holder=user).values_list("pk", flat=True)]
     release_others(user)

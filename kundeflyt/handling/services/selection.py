@@ -29,6 +29,7 @@ from kundeflyt.handling.services.placements import (
     new_version,
     placement_update,
 )
+from kundeflyt.privacy.register import check_not_reserved, check_register_fresh
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ def select(user: User, *, customer_id: int, manual: bool) -> Selection:
         # correction is a registration, not a call, and goes on at any time; so does the
         # customer the user already has open.
         check_open_for_calls(placement.campaign, now)
+        check_register_fresh(placement.campaign, now)
+        check_not_reserved(placement.campaign, placement.customer)
     release_others(user, keep=customer_id)
     still = Q(campaign=placement.campaign_id)
     if correction is None:

@@ -25,6 +25,7 @@ from kundeflyt.handling.forms import parse_id, parse_local_datetime
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.handling.views.common import WORKING, user_of
 from kundeflyt.privacy.access_log import Kind, access_record
+from kundeflyt.privacy.register import contact_basis_set
 
 
 def _details(request: HttpRequest, customer_id: int) -> selectors.CustomerDetails:
@@ -317,3 +318,20 @@ def correction_withdraw(request: HttpRequest, customer_id: int) -> HttpResponseB
         ),
         _("The correction is withdrawn."),
     )
+
+
+@login_required
+@require_POST
+def customer_contact_basis(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    """Rule 11: why a customer in the Reservasjonsregisteret may still be called."""
+
+    def record() -> None:
+        contact_basis_set(
+            user_of(request),
+            customer_id=customer_id,
+            basis=request.POST.get("contact_basis", ""),
+            on=request.POST.get("contact_basis_on"),
+            source=request.POST.get("contact_basis_source", ""),
+        )
+
+    return _act(request, customer_id, record, _("Saved."))

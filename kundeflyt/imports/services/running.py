@@ -68,6 +68,7 @@ from kundeflyt.imports.services.common import Actor, actor_of, check_may_import,
 from kundeflyt.imports.services.setup import mapping_clean, mapping_of, row_cleaner
 from kundeflyt.privacy.erased import erased_among
 from kundeflyt.privacy.models import ErasedKey
+from kundeflyt.privacy.register import is_reserved, reserved_among
 from kundeflyt.webhooks.models import EventType
 from kundeflyt.webhooks.services import webhook_emit
 
@@ -195,6 +196,7 @@ class Tally:
 class Candidate:
     number: int
     row: CleanRow
+    reserved: bool = False  # a number of the row is in the Reservasjonsregisteret
 
     @property
     def customer_id(self) -> str:
@@ -394,6 +396,7 @@ class Run:
         self.now = timezone.now()
         existing = self._existing(candidates)
         phones = {p for c in candidates for p in c.row.phones}
+        reserved = reserved_among(phones)
         blocked = set(
             blocked_numbers_of(self.batch.crm.data_owner_id)
             .filter(phone__in=phones)
@@ -419,6 +422,7 @@ class Run:
                     updates[match] = candidate
                 continue
             is_blocked = any(p in blocked for p in candidate.row.phones)
+            candidate.reserved = any(p in reserved for p in candidate.row.phones)
             if is_blocked:
                 blocked_rows += 1
                 if self.batch.on_blocked == OnBlocked.SKIP:
@@ -500,6 +504,10 @@ class Run:
             "source": Customer.Source.IMPORT,
             "is_blocked": is_blocked,
             "anonymised_at": None,
+            "is_reserved": candidate.reserved,
+            "contact_basis": "",
+            "contact_basis_on": None,
+            "contact_basis_source": "",
             "import_batch_id": self.batch.pk,
         }
         # Positional values, in the model's own field order: a third of what keywords cost.
@@ -549,6 +557,7 @@ class Run:
                 customer.is_blocked = has_blocked_number(
                     self.batch.crm.data_owner_id, customer.phones
                 )
+                customer.is_reserved = is_reserved(customer.phones)
             customer.updated_at = now
             changed.append(customer)
             self.updated.add(customer.pk)
@@ -566,7 +575,7 @@ class Run:
             )
         Customer.objects.bulk_update(
             changed,
-            ["name", *PHONES, "email", "fields", "is_blocked", "updated_at"],
+            ["name", *PHONES, "email", "fields", "is_blocked", "is_reserved", "updated_at"],
             batch_size=CHUNK_ROWS,
         )
         AuditEntry.objects.bulk_create(entries, batch_size=CHUNK_ROWS)
@@ -583,6 +592,7 @@ CUSTOMER_COLUMNS = (
     "email",
     "fields",
     "is_blocked",
+    "is_reserved",
 )
 
 
@@ -617,6 +627,7 @@ def insert_customers(customers: list[Customer]) -> list[Customer]:
                 c.email,
                 Jsonb(c.fields),
                 c.is_blocked,
+                c.is_reserved,
             )
             for c in customers
         ),
@@ -627,6 +638,9 @@ def insert_customers(customers: list[Customer]) -> list[Customer]:
             "source": first.source,
             "import_batch_id": first.import_batch_id,
             "anonymised_at": None,
+            "contact_basis": "",
+            "contact_basis_on": None,
+            "contact_basis_source": "",
         },
     )
     for customer in customers:

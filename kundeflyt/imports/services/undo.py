@@ -20,6 +20,7 @@ from kundeflyt.handling.models import Event, Placement
 from kundeflyt.imports.cells import PHONES
 from kundeflyt.imports.models import ImportBatch
 from kundeflyt.imports.services.common import Actor, check_may_import
+from kundeflyt.privacy.register import is_reserved
 
 PIECE = 1000
 UNDOABLE = (ImportBatch.Status.DONE, ImportBatch.Status.CANCELLED, ImportBatch.Status.FAILED)
@@ -146,9 +147,18 @@ def _restore(actor: Actor, batch: ImportBatch, now: Any) -> list[int]:
             continue
         if set(undo_after) & set(PHONES):
             customer.is_blocked = has_blocked_number(batch.crm.data_owner_id, customer.phones)
+            customer.is_reserved = is_reserved(customer.phones)
         customer.updated_at = timezone.now()
         customer.save(
-            update_fields=["name", *PHONES, "email", "fields", "is_blocked", "updated_at"]
+            update_fields=[
+                "name",
+                *PHONES,
+                "email",
+                "fields",
+                "is_blocked",
+                "is_reserved",
+                "updated_at",
+            ]
         )
         audit(
             actor,

@@ -1,0 +1,233 @@
+"""The Reservasjonsregisteret (markedsføringsloven § 12, DESIGN.md rule 11): loading the
+register's list of reserved numbers, screening every customer against it, the recorded
+exceptions, and the month it stays good for.
+
+An administrator uploads the register's delivery as a file: either one number per line, or
+the register's own delimited text, whose first field on each line is the number (a header
+line and other fields are skipped). Each load replaces the whole list, as every delivery
+holds the whole register. The design leaves room to fetch it from the register's service:
+``register_load`` takes the numbers, wherever they come from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.visibility import Actor, check_may_see_customer
+from kundeflyt.campaigns.calling_hours import follows_consumer_rules
+from kundeflyt.campaigns.models import Campaign
+from kundeflyt.common.actors import actor_fields
+from kundeflyt.common.audit import audit
+from kundeflyt.common.bounds import bounded_text
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.phones import phone_search_variants
+from kundeflyt.crm.models import ContactBasis, Customer
+from kundeflyt.privacy.models import RegisterLoad, ReservedNumber
+
+# The register must have been loaded within this long (markedsføringsloven § 12 and the
+# register's terms: lists are updated "no later than a month before use").
+GOOD_FOR = dt.timedelta(days=31)
+REGISTER_MAX_BYTES = 200 * 1024 * 1024
+_FIELD = re.compile(r"[;,\t|]")
+
+
+@dataclass(frozen=True)
+class RegisterFile:
+    numbers: set[str]
+    rejected: int
+
+
+def register_parse(lines: Iterable[bytes]) -> RegisterFile:
+    """The numbers of a register file (either layout). Lines whose first field is no phone
+    number (a header, a note) are counted as not read."""
+    numbers: set[str] = set()
+    rejected = 0
+    for raw in lines:
+        text = raw.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+        if not text:
+            continue
+        first = _FIELD.split(text, maxsplit=1)[0].strip().strip('"')
+        phone = phone_search_variants(first) if len(first) <= 40 else None
+        if phone is None:
+            rejected += 1
+        else:
+            numbers.add(phone)
+    return RegisterFile(numbers, rejected)
+
+
+def reserved_q(prefix: str = "") -> Q:
+    """Customers (or, with ``prefix`` such as ``customer__``, rows of a customer) with a
+    number in the register."""
+    in_register = ReservedNumber.objects.filter(
+        phone__in=[
+            OuterRef(f"{prefix}phone1"),
+            OuterRef(f"{prefix}phone2"),
+            OuterRef(f"{prefix}phone3"),
+        ]
+    )
+    return Q(Exists(in_register))
+
+
+def is_reserved(phones: Iterable[str]) -> bool:
+    return ReservedNumber.objects.filter(phone__in=[p for p in phones if p]).exists()
+
+
+def reserved_among(phones: Iterable[str]) -> set[str]:
+    return set(
+        ReservedNumber.objects.filter(phone__in=[p for p in phones if p]).values_list(
+            "phone", flat=True
+        )
+    )
+
+
+@transaction.atomic(durable=True)
+def register_load(actor: Actor, *, file_name: str, lines: Iterable[bytes]) -> RegisterLoad:
+    """Replace the register with the numbers of this file and screen every customer again:
+    those with a number in it are reserved, those without are not."""
+    require(actor, Perm.ADMINISTRATOR)
+    name = bounded_text(file_name, field="file", max_length=255) or "register.txt"
+    parsed = register_parse(lines)
+    if not parsed.numbers:
+        raise DomainError(
+            _("The file holds no phone numbers. Upload the register's list of numbers."),
+            field="file",
+        )
+    return register_replace(actor, file_name=name, register=parsed)
+
+
+def register_replace(actor: Actor, *, file_name: str, register: RegisterFile) -> RegisterLoad:
+    """``register_load``'s write, in the caller's transaction (the demo loads its own)."""
+    ReservedNumber.objects.all().delete()
+    ReservedNumber.objects.bulk_create(
+        (ReservedNumber(phone=p) for p in sorted(register.numbers)), batch_size=5000
+    )
+    now = timezone.now()
+    Customer.objects.filter(reserved_q(), is_reserved=False).update(
+        is_reserved=True, updated_at=now
+    )
+    Customer.objects.filter(~reserved_q(), is_reserved=True).update(
+        is_reserved=False, updated_at=now
+    )
+    load = RegisterLoad.objects.create(
+        **actor_fields(actor),
+        loaded_at=now,
+        file_name=file_name,
+        numbers=len(register.numbers),
+        rejected=register.rejected,
+        reserved_customers=Customer.objects.filter(is_reserved=True).count(),
+    )
+    audit(actor, "register.load", load, after={"numbers": load.numbers, "file": file_name})
+    return load
+
+
+def register_latest() -> RegisterLoad | None:
+    return RegisterLoad.objects.order_by("-loaded_at", "-pk").first()
+
+
+def register_stale_since(now: dt.datetime, latest: RegisterLoad | None) -> dt.datetime | None:
+    """None while the register is good; otherwise since when it is not (the load's
+    expiry, or the epoch when it was never loaded)."""
+    if latest is None:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    expires = latest.loaded_at + GOOD_FOR
+    return expires if expires <= now else None
+
+
+def check_register_fresh(campaign: Campaign, now: dt.datetime) -> None:
+    """DESIGN.md rule 11: a campaign the law binds calls only on a register loaded within
+    the last month."""
+    if not follows_consumer_rules(campaign):
+        return
+    latest = register_latest()
+    if register_stale_since(now, latest) is None:
+        return
+    if latest is None:
+        message = _(
+            "The Reservasjonsregisteret has never been loaded, so consumers cannot be called. "
+            "An administrator loads it under Privacy."
+        )
+    else:
+        message = _(
+            "The Reservasjonsregisteret was last loaded %(date)s, more than a month ago, so "
+            "consumers cannot be called. An administrator loads it again under Privacy."
+        ) % {"date": timezone.localtime(latest.loaded_at).strftime("%d.%m.%Y")}
+    raise DomainError(message, field="campaign", code="register")
+
+
+def callable_despite_register(campaign: Campaign) -> Q:
+    """The placements a campaign may present (rule 11): any, unless the law binds it; then
+    those whose customer is not reserved, or has a recorded contact basis."""
+    if not follows_consumer_rules(campaign):
+        return Q()
+    return Q(customer__is_reserved=False) | ~Q(customer__contact_basis="")
+
+
+def check_not_reserved(campaign: Campaign, customer: Customer) -> None:
+    if follows_consumer_rules(campaign) and customer.is_reserved and not customer.contact_basis:
+        raise DomainError(
+            _(
+                "The customer's number is in the Reservasjonsregisteret, and no existing "
+                "customer relationship or request to be called is recorded."
+            ),
+            field="customer",
+            code="reserved",
+        )
+
+
+@transaction.atomic(durable=True)
+def contact_basis_set(
+    actor: Actor, *, customer_id: int, basis: str, on: Any = None, source: Any = ""
+) -> Customer:
+    """Record (or, with an empty ``basis``, remove) why a reserved customer may still be
+    called: an existing customer relationship or the person's own request, with its date and
+    source (markedsføringsloven § 12)."""
+    require(actor, Perm.CUSTOMER_HANDLING)
+    check_may_see_customer(actor, customer_id)
+    if basis not in ("", *ContactBasis.values):
+        raise DomainError(_("Choose a reason the customer may be called."), field="contact_basis")
+    day = None
+    if basis:
+        try:
+            day = on if isinstance(on, dt.date) else dt.date.fromisoformat(str(on or ""))
+        except ValueError:
+            raise DomainError(_("Give the date it began."), field="contact_basis_on") from None
+        if not (dt.date(1900, 1, 1) <= day <= timezone.localdate()):
+            raise DomainError(
+                _("The date must be in the past, and not before 1900."), field="contact_basis_on"
+            )
+    text = bounded_text(source, field="contact_basis_source", max_length=200) if basis else ""
+    if basis and not text:
+        raise DomainError(
+            _("Say where it comes from, e.g. the contract or the call."),
+            field="contact_basis_source",
+        )
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    before = {
+        "contact_basis": customer.contact_basis,
+        "contact_basis_on": customer.contact_basis_on,
+        "contact_basis_source": customer.contact_basis_source,
+    }
+    after = {"contact_basis": basis, "contact_basis_on": day, "contact_basis_source": text}
+    if before == after:
+        return customer
+    Customer.objects.filter(pk=customer_id).update(**after, updated_at=timezone.now())
+    audit(
+        actor,
+        "customer.contact_basis",
+        customer,
+        before=before,
+        after=after,
+        customer_id=customer_id,
+    )
+    customer.refresh_from_db()
+    return customer
