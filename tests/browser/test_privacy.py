@@ -4,6 +4,7 @@ again" from the customer screen in one step."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ from playwright.sync_api import Page, expect
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm
-from kundeflyt.crm.models import BlockedNumber, Customer
+from kundeflyt.crm.models import CRM, BlockedNumber, Customer
 from kundeflyt.handling.services import AfterSave, customer_select, outcome_register
 from kundeflyt.privacy.models import PrivacyRequest, Right
 from tests.browser.test_webhooks import screenshot
-from tests.factories import UserFactory
+from tests.conftest import register_loaded
+from tests.factories import CampaignFactory, CRMFactory, UserFactory
 from tests.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -125,3 +127,33 @@ def test_an_agent_records_dont_call_me_again_from_the_screen(
         world.crm.data_owner,
         User.objects.get(pk=world.agent.pk),
     )
+
+
+def test_a_reserved_consumer_is_never_presented_and_an_existing_customer_is(
+    page: Page, live_server: Any, world: World, in_calling_hours: None
+) -> None:
+    crm = CRMFactory(data_owner=world.crm.data_owner, kind=CRM.Kind.B2C, name="Privat")
+    consumers = CampaignFactory(crm=crm, name="Strøm privat")
+    world.customer("R-1", campaign=consumers, phone1="912 34 567")  # reserved
+    known = world.customer("R-2", campaign=consumers, phone1="912 34 568")
+    register_loaded("+4791234567", "+4791234568")
+    Customer.objects.filter(pk=known.pk).update(
+        contact_basis="customer",
+        contact_basis_on=dt.date(2025, 2, 1),
+        contact_basis_source="Avtale 17",
+    )
+    log_in(page, live_server.url, world.agent.username)
+
+    page.locator(".campaign-row").filter(has_text="Strøm privat").get_by_role(
+        "button", name="Start working"
+    ).click()
+
+    expect(page.get_by_role("heading", name="Kunde R-2")).to_be_visible()
+    expect(page.locator("#reservation")).to_contain_text(
+        "May be called: Existing customer relationship since 01.02.2025 (Avtale 17)"
+    )
+    screenshot(page, "screen-reserved-customer")
+    page.get_by_role("button", name="Next customer").click()
+    expect(
+        page.get_by_text("No customers are waiting in “Strøm privat” right now.")
+    ).to_be_visible()
