@@ -28,7 +28,7 @@ from kundeflyt.crm.models import BlockedNumber, Customer, customers_with_phone
 from kundeflyt.exports.models import Export
 from kundeflyt.exports.services import export_files_purge
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
-from kundeflyt.handling.services.placements import NO_HOLDER, placement_update
+from kundeflyt.handling.services.placements import NO_HOLDER, locked_placement, placement_update
 from kundeflyt.imports.models import ImportBatch, ImportFileChunk
 from kundeflyt.privacy.erased import erased_keys
 from kundeflyt.privacy.models import ErasedKey, PrivacyRequest, Right
@@ -65,6 +65,18 @@ def privacy_customer(actor: Actor, customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(_("No such customer."), field="customer")
     return customer
+
+
+def _locked(customer_id: int) -> tuple[Placement | None, Customer]:
+    """The placement (if any) and the customer, locked in that order, as every writer of
+    placements locks them: a registration that waits finds the selection gone (fencing), one
+    that got in first is covered by what follows."""
+    try:
+        placement: Placement | None = locked_placement(customer_id)
+    except NotFound:
+        placement = None
+    customer = Customer.objects.select_for_update().select_related("crm__data_owner")
+    return placement, customer.get(pk=customer_id)
 
 
 def _reason(value: Any, *, required: bool) -> str:
@@ -114,10 +126,7 @@ def customer_object(actor: Actor, *, customer_id: int, reason: str) -> PrivacyRe
         check_may_see_customer(actor, customer_id)
         customer = Customer.objects.select_related("crm__data_owner").get(pk=customer_id)
     why = _reason(reason, required=True)
-    placement = Placement.objects.select_for_update().filter(pk=customer_id).first()
-    customer = (
-        Customer.objects.select_for_update().select_related("crm__data_owner").get(pk=customer_id)
-    )
+    placement, customer = _locked(customer_id)
     if customer.anonymised_at is not None:
         raise Conflict(_("The customer has been anonymised."), field="customer")
     if not customer.phones:
@@ -148,9 +157,6 @@ def customer_object(actor: Actor, *, customer_id: int, reason: str) -> PrivacyRe
     )
     if placement is not None:
         # Nobody will call the person again: no follow-up waits for them, nobody holds them.
-        placement = Placement.objects.select_related(
-            "campaign__crm", "state", "customer", "holder", "segment"
-        ).get(pk=customer_id)
         placement_update(
             actor,
             placement,
@@ -179,12 +185,7 @@ def customer_anonymise(
     not bring the person back and the block list still knows the numbers."""
     customer = privacy_customer(actor, customer_id)
     why = _reason(reason, required=right != Right.RETENTION)
-    # The placement first, as every writer of placements locks it: a registration that
-    # waits for it finds the selection gone (fencing); one that got it first is erased too.
-    placement = Placement.objects.select_for_update().filter(pk=customer_id).first()
-    customer = (
-        Customer.objects.select_for_update().select_related("crm__data_owner").get(pk=customer_id)
-    )
+    placement, customer = _locked(customer_id)
     if customer.anonymised_at is not None:
         raise Conflict(_("The customer has already been anonymised."), field="customer")
     now = timezone.now()
@@ -213,9 +214,6 @@ def customer_anonymise(
         updated_at=now,
     )
     if placement is not None:
-        placement = Placement.objects.select_related(
-            "campaign__crm", "state", "customer", "holder", "segment"
-        ).get(pk=customer_id)
         CorrectionRequest.objects.filter(
             event__customer=customer_id, status=CorrectionRequest.Status.OPEN
         ).update(status=CorrectionRequest.Status.CANCELLED)
