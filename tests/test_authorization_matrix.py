@@ -105,6 +105,8 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
                 kwargs[name] = alfa[model].pk
             case "url":
                 kwargs[name] = "no-such-page/"
+            case "uidb64" | "token":
+                kwargs[name] = "MQ" if name == "uidb64" else "set-password"  # a spent link
             case "subscription_id" | "delivery_id" | "import_id":
                 kwargs[name] = 1  # the API answers the session 401 before it looks
     if pattern.name:
@@ -301,6 +303,11 @@ EXPECTED: dict[str, str] = {
     "admin:<admin/api/apitoken/<path:object_id>/>": "L L L R R L R",
     "login": "200 R R R R R R",
     "logout": "L L L L L L L",
+    # "Forgot your password?" is for anyone; a spent link says so (and sets nothing).
+    "password_reset": "200 200 200 200 200 200 200",
+    "password_reset_done": "200 200 200 200 200 200 200",
+    "password_reset_confirm": "200 200 200 200 200 200 200",
+    "password_reset_complete": "200 200 200 200 200 200 200",
     "set_language": "R R R R R R R",
     "accounts:account": "L 200 200 200 200 200 200",
     "accounts:password_change": "L 200 200 200 200 200 200",
