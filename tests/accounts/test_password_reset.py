@@ -16,6 +16,21 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client() -> Client:
+    """An anonymous visitor whose browser asks for English."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_the_pages_and_the_mail_speak_norwegian_too() -> None:
+    norwegian = Client(HTTP_ACCEPT_LANGUAGE="nb")
+    UserFactory(username="ola", email="ola@example.no")
+    assert "Glemt passordet?" in norwegian.get(reverse("login")).content.decode()
+    norwegian.post(reverse("password_reset"), {"email": "ola@example.no"})
+    assert mail.outbox[0].subject == "Nytt passord til Kundeflyt"
+    assert "Brukernavnet ditt er ola." in mail.outbox[0].body
+
+
 def test_a_person_chooses_a_new_password_through_the_link(client: Client) -> None:
     kari = UserFactory(username="kari", email="kari@example.no")
     assert "Forgot your password?" in client.get(reverse("login")).content.decode()
