@@ -52,7 +52,6 @@ JOBS = (
 def job_run(job: Job, slot: dt.datetime) -> bool:
     """Enqueue ``job`` for ``slot`` unless another worker already did. Returns whether this
     call enqueued it."""
-    close_old_connections()  # the scheduler's thread outlives any one connection
     try:
         with transaction.atomic():
             ScheduledRun.objects.create(job=job.name, slot=slot, enqueued_at=timezone.now())
@@ -73,7 +72,12 @@ def latest_slot(trigger: CronTrigger, now: dt.datetime) -> dt.datetime:
 
 
 def _fire(job: Job, trigger: CronTrigger) -> None:
-    job_run(job, latest_slot(trigger, dt.datetime.now(OSLO)))
+    # The scheduler's thread has a connection of its own, which outlives any one request.
+    close_old_connections()
+    try:
+        job_run(job, latest_slot(trigger, dt.datetime.now(OSLO)))
+    finally:
+        close_old_connections()
 
 
 def scheduler_start() -> BackgroundScheduler:

@@ -40,7 +40,7 @@ JOIN_SECONDS = 300
 
 
 def test_an_import_racing_agents_places_each_customer_once_and_presents_it_once(
-    place: Place, monkeypatch: pytest.MonkeyPatch
+    place: Place, monkeypatch: pytest.MonkeyPatch, in_calling_hours: None
 ) -> None:
     # Given a campaign where one attempt takes a customer out of the queue, agents working
     # it, and an import of 1,500 customers into it in pieces of 100.
