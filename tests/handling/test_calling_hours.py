@@ -323,3 +323,22 @@ def test_my_work_reads_when_campaigns_open_without_a_query_per_campaign(
 
     assert open_now == one_closed == four_closed
     assert four_closed <= 20
+
+
+def test_the_follow_up_picker_says_the_hours_it_takes(
+    world: World, consumers: Campaign, time_machine: TimeMachineFixture, client: Client
+) -> None:
+    customer = world.customer(1, campaign=consumers)
+    business = world.customer(2)
+    time_machine.move_to(TUESDAY_NOON, tick=False)
+    client.force_login(world.agent)
+    fields = reverse("handling:outcome_fields")
+    call_back = world.outcome("call_back", consumers).pk
+
+    customer_select(world.agent, customer_id=customer.pk)
+    hint = client.get(fields, {"outcome": call_back}).content.decode()
+    assert "Weekdays 09:00–21:00, not on public holidays (the marketing law)." in hint
+
+    customer_select(world.agent, customer_id=business.pk)
+    plain = client.get(fields, {"outcome": world.outcome("call_back").pk}).content.decode()
+    assert 'id="follow_up_at"' in plain and "Weekdays" not in plain

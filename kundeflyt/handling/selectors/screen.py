@@ -13,7 +13,12 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, users_with_perm
-from kundeflyt.campaigns.calling_hours import retry_time, suggested_follow_up
+from kundeflyt.campaigns.calling_hours import (
+    calling_hours,
+    follows_consumer_rules,
+    retry_time,
+    suggested_follow_up,
+)
 from kundeflyt.campaigns.models import Campaign, CampaignLink, ExtraField, OutcomeOption, Product
 from kundeflyt.common.phones import display_phone
 from kundeflyt.crm.models import Customer, FieldDefinition
@@ -59,6 +64,8 @@ class OutcomePanel:
     product_catalogue: list[Product]
     colleagues: list[User]
     correction: CorrectionRequest | None
+    # Rule 11: the daily window a follow-up must fall in ("09:00–21:00"), where the law binds.
+    follow_up_hours: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,7 +248,15 @@ def outcome_panel(user: User, placement: Placement) -> OutcomePanel:
         product_catalogue=list(Product.objects.filter(campaign=placement.campaign_id, active=True)),
         colleagues=list(campaign_workers(placement.campaign)),
         correction=correction,
+        follow_up_hours=_follow_up_hours(placement.campaign),
     )
+
+
+def _follow_up_hours(campaign: Campaign) -> str | None:
+    if not follows_consumer_rules(campaign):
+        return None
+    start, end = calling_hours(campaign)
+    return f"{start:%H:%M}–{end:%H:%M}"
 
 
 def customer_screen(user: User, placement: Placement) -> CustomerScreen:
