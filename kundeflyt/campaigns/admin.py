@@ -12,9 +12,11 @@ from django.db.models import Count, QuerySet
 from django.db.models.fields import Field
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.accounts.admin_scope import OwnerScopedAdmin, scoped
+from kundeflyt.campaigns.calling_hours import follows_consumer_rules, opens_at, when_words
 from kundeflyt.campaigns.models import (
     Campaign,
     CampaignLink,
@@ -27,6 +29,7 @@ from kundeflyt.common.admin import ChoicesField, CompactTabularInline, check_cho
 from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.admin import CRMListFilter, crms_with_owner
 from kundeflyt.flows.models import Outcome
+from kundeflyt.privacy.register import register_latest, register_stale_since
 
 
 class OutcomeWithFlowField(forms.ModelChoiceField):
@@ -291,6 +294,7 @@ class CampaignAdmin(OwnerScopedAdmin):
                     "min_minutes_between_attempts",
                     ("calling_from", "calling_until"),
                     "consumer_rules",
+                    "calls_now",
                 ),
                 "description": _(
                     "Follow-ups are suggested and moved within the calling hours, never on "
@@ -315,7 +319,7 @@ class CampaignAdmin(OwnerScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> Any:
         # Customers never cross CRMs, and the campaign's states, options and history belong
         # to its flow: both are chosen when the campaign is made.
-        return ("crm", "flow") if obj is not None else ()
+        return ("crm", "flow", "calls_now") if obj is not None else ("calls_now",)
 
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
@@ -323,6 +327,29 @@ class CampaignAdmin(OwnerScopedAdmin):
         if db_field.name == "crm":
             kwargs["queryset"] = crms_with_owner()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("calls now"))
+    def calls_now(self, campaign: Campaign) -> str:
+        """DESIGN.md rule 11, as My work says it: whether the campaign may call now, and if
+        not, why and since or until when."""
+        if campaign.pk is None:
+            return "–"
+        if not follows_consumer_rules(campaign):
+            return str(_("Open: the consumer rules do not bind this campaign."))
+        now = timezone.now()
+        latest = register_latest()
+        stale = register_stale_since(now, latest)
+        if latest is None:
+            return str(_("Closed: the Reservasjonsregisteret has never been loaded"))
+        if stale is not None:
+            return str(
+                _("Closed since %(since)s: the Reservasjonsregisteret is more than a month old")
+                % {"since": timezone.localtime(stale).strftime("%d.%m.%Y")}
+            )
+        opens = opens_at(campaign, now)
+        if opens is not None:
+            return str(_("Opens %(when)s") % {"when": when_words(opens, now)})
+        return str(_("Open for calls now."))
 
     @admin.display(description=_("segments"), ordering="segment_count")
     def segment_count(self, campaign: Campaign) -> int:

@@ -247,3 +247,24 @@ def test_a_business_campaign_opts_in_to_the_consumer_rules_in_the_admin(
     ).content.decode()
     assert "Follow the consumer rules of the marketing law" in page
     assert 'name="consumer_rules"' in page
+
+
+def test_the_campaign_page_says_whether_it_may_call_now_and_why_not(
+    admin_client: object, admin_user: object, consumers: Campaign, businesses: Campaign
+) -> None:
+    from django.urls import reverse
+
+    from tests.conftest import register_loaded
+
+    admin_user.language = "en"  # type: ignore[attr-defined]
+    admin_user.save()  # type: ignore[attr-defined]
+
+    def says(campaign: Campaign) -> str:
+        url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        return admin_client.get(url).content.decode()  # type: ignore[attr-defined]
+
+    assert "Closed: the Reservasjonsregisteret has never been loaded" in says(consumers)
+    assert "Open: the consumer rules do not bind this campaign." in says(businesses)
+    register_loaded()
+    page = says(consumers)
+    assert "Open for calls now." in page or "Opens " in page
