@@ -35,11 +35,55 @@ def log_in(page: Page, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
+OFFICER_WORDS = {
+    "nb": {
+        "privacy": "Personvern",
+        "find_by": "Telefon, e-post, kundenummer eller navn",
+        "find": "Finn",
+        "request": "Henvendelse (valgfritt)",
+        "json": "Last ned som JSON",
+        "print": "Åpne en side for utskrift",
+        "holds": "lagret om deg",
+        "reason": "Årsak",
+        "block": "Sperr personens numre",
+        "blocked": "Personens numre står på sperrelisten",
+        "erase": "Slett personen",
+        "confirm": "Ja, slett personen for godt",
+        "erased": "Slettet person",
+        "back": "Personvern: finn en person",
+        "was_erased": "ble slettet",
+        "log": "Henvendelseslogg",
+    },
+    "en": {
+        "privacy": "Privacy",
+        "find_by": "Phone, e-mail, customer id or name",
+        "find": "Find",
+        "request": "Request (optional)",
+        "json": "Download as JSON",
+        "print": "Open a page to print",
+        "holds": "holds about you",
+        "reason": "Reason",
+        "block": "Block the person's numbers",
+        "blocked": "The person's numbers are on the block list",
+        "erase": "Erase the person",
+        "confirm": "Yes, erase the person for good",
+        "erased": "Erased person",
+        "back": "Privacy: find a person",
+        "was_erased": "was erased",
+        "log": "Request log",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
 def test_an_officer_hands_out_blocks_and_erases_a_person(
-    page: Page, live_server: Any, world: World
+    page: Page, live_server: Any, world: World, language: str
 ) -> None:
+    T = OFFICER_WORDS[language]
     officer = UserFactory(
-        username="personvern", language="nb", perms=[Perm.PRIVACY_OFFICER, Perm.CUSTOMER_HANDLING]
+        username="personvern",
+        language=language,
+        perms=[Perm.PRIVACY_OFFICER, Perm.CUSTOMER_HANDLING],
     )
     world.crm.data_owner.users.add(officer)
     kari = world.customer("K-1", phone1="912 34 567", email="kari@example.no")
@@ -54,47 +98,47 @@ def test_an_officer_hands_out_blocks_and_erases_a_person(
     )
     log_in(page, live_server.url, officer.username)
 
-    page.get_by_role("link", name="Personvern", exact=True).click()
-    page.get_by_label("Telefon, e-post, kundenummer eller navn").fill("+47 912 34 567")
-    page.get_by_role("button", name="Finn").click()
+    page.get_by_role("link", name=T["privacy"], exact=True).click()
+    page.get_by_label(T["find_by"]).fill("+47 912 34 567")
+    page.get_by_role("button", name=T["find"]).click()
     page.get_by_role("link", name="Kunde K-1").click()
     expect(page.get_by_role("heading", name="Kunde K-1", level=1)).to_be_visible()
-    screenshot(page, "privacy-person")
+    screenshot(page, f"privacy-person-{language}")
 
-    page.get_by_label("Henvendelse (valgfritt)").fill("E-post 3. mars")
+    page.get_by_label(T["request"]).fill("E-post 3. mars")
     with page.expect_download() as download:
-        page.get_by_role("button", name="Last ned som JSON").click()
+        page.get_by_role("button", name=T["json"]).click()
     held = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert held["registrations"][0]["comment"] == "Kari ba oss ringe etter jul"
     with page.expect_popup() as popup:
-        page.get_by_role("button", name="Åpne en side for utskrift").click()
+        page.get_by_role("button", name=T["print"]).click()
     report = popup.value
-    expect(report.get_by_role("heading", level=1)).to_contain_text("lagret om deg")
+    expect(report.get_by_role("heading", level=1)).to_contain_text(T["holds"])
     expect(report.get_by_text("Kari ba oss ringe etter jul")).to_be_visible()
-    screenshot(report, "privacy-access")
+    screenshot(report, f"privacy-access-{language}")
     report.close()
 
-    page.get_by_label("Årsak").first.fill("Vil ikke ringes")
-    page.get_by_role("button", name="Sperr personens numre").click()
-    expect(page.get_by_text("Personens numre står på sperrelisten")).to_be_visible()
+    page.get_by_label(T["reason"]).first.fill("Vil ikke ringes")
+    page.get_by_role("button", name=T["block"]).click()
+    expect(page.get_by_text(T["blocked"])).to_be_visible()
     assert BlockedNumber.objects.get().data_owner == world.crm.data_owner
 
-    page.get_by_label("Årsak").last.fill("Ba om sletting")
-    page.get_by_role("button", name="Slett personen").click()
-    expect(page.get_by_label("Ja, slett personen for godt")).to_be_focused()  # required first
-    page.get_by_label("Ja, slett personen for godt").check()
-    page.get_by_role("button", name="Slett personen").click()
-    expect(page.get_by_role("heading", name="Slettet person", level=1)).to_be_visible()
-    expect(page.get_by_role("button", name="Slett personen")).to_have_count(0)
+    page.get_by_label(T["reason"]).last.fill("Ba om sletting")
+    page.get_by_role("button", name=T["erase"]).click()
+    expect(page.get_by_label(T["confirm"])).to_be_focused()  # required first
+    page.get_by_label(T["confirm"]).check()
+    page.get_by_role("button", name=T["erase"]).click()
+    expect(page.get_by_role("heading", name=T["erased"], level=1)).to_be_visible()
+    expect(page.get_by_role("button", name=T["erase"])).to_have_count(0)
     assert Customer.objects.get(pk=kari.pk).name == ""
 
-    page.get_by_role("link", name="Personvern: finn en person").click()
-    page.get_by_label("Telefon, e-post, kundenummer eller navn").fill("91234567")
-    page.get_by_role("button", name="Finn").click()
-    expect(page.get_by_role("status")).to_contain_text("ble slettet")
-    page.get_by_role("link", name="Henvendelseslogg").click()
+    page.get_by_role("link", name=T["back"]).click()
+    page.get_by_label(T["find_by"]).fill("91234567")
+    page.get_by_role("button", name=T["find"]).click()
+    expect(page.get_by_role("status")).to_contain_text(T["was_erased"])
+    page.get_by_role("link", name=T["log"]).click()
     expect(page.get_by_role("row")).to_have_count(1 + 4)  # access twice, objection, erasure
-    screenshot(page, "privacy-requests")
+    screenshot(page, f"privacy-requests-{language}")
     assert [r.right for r in PrivacyRequest.objects.order_by("at", "pk")] == [
         Right.ACCESS,
         Right.ACCESS,
