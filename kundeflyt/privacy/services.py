@@ -31,7 +31,7 @@ from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placeme
 from kundeflyt.handling.services.placements import NO_HOLDER, locked_placement, placement_update
 from kundeflyt.imports.models import ImportBatch, ImportFileChunk
 from kundeflyt.privacy.erased import erased_keys
-from kundeflyt.privacy.models import ErasedKey, PrivacyRequest, Right
+from kundeflyt.privacy.models import AccessLogEntry, ErasedKey, PrivacyRequest, Right
 from kundeflyt.webhooks.models import Delivery, EventType
 from kundeflyt.webhooks.services import webhook_emit
 
@@ -181,8 +181,8 @@ def customer_anonymise(
     free-text extra values of the person's registrations and product lines; meeting places
     and names; personal values in the audit rows about them; their id in logged webhook
     payloads; the stored files of the imports that brought them and of the exports that may
-    hold them. The customer id and phones stay only as keyed hashes, so that a re-import does
-    not bring the person back and the block list still knows the numbers."""
+    hold them; the access log's rows about them. The customer id and phones stay only as keyed
+    hashes, so that a re-import does not bring the person back."""
     customer = privacy_customer(actor, customer_id)
     why = _reason(reason, required=right != Right.RETENTION)
     placement, customer = _locked(customer_id)
@@ -199,6 +199,8 @@ def customer_anonymise(
         "registrations": _events_clear(customer),
         "audit_rows": _audit_clear(customer.pk),
         "webhook_messages": _payloads_clear(customer.pk),
+        # Who looked at a person is about the person too: it goes with them.
+        "access_log_rows": AccessLogEntry.objects.filter(customer=customer.pk).delete()[0],
         "import_files": _import_files_delete(customer),
         "export_files": _export_files_expire(owner, now),
     }

@@ -27,7 +27,7 @@ from kundeflyt.handling.services import (
     outcome_register,
 )
 from kundeflyt.imports.models import ImportBatch, ImportFileChunk
-from kundeflyt.privacy.models import ErasedKey, PrivacyRequest, Right
+from kundeflyt.privacy.models import AccessLogEntry, ErasedKey, PrivacyRequest, Right
 from kundeflyt.privacy.services import customer_anonymise
 from kundeflyt.webhooks.models import Delivery, EventType, Subscription
 from tests.factories import UserFactory
@@ -80,6 +80,7 @@ def test_erasure_clears_the_person_and_keeps_the_events(
         Event.objects.filter(customer=kari).values_list("pk", "outcome", "counts_at")
     )
 
+    AccessLogEntry.objects.create(user=world.agent, kind="details", customer=kari)
     request = customer_anonymise(officer, customer_id=kari.pk, reason="E-post 3. mars")
 
     kari.refresh_from_db()
@@ -107,6 +108,7 @@ def test_erasure_clears_the_person_and_keeps_the_events(
     # Recognisable only by keyed hashes.
     assert ErasedKey.objects.filter(crm=world.crm).count() == 3
     assert "91234567" not in str(list(ErasedKey.objects.values()))
+    assert not AccessLogEntry.objects.filter(customer=kari).exists()
     assert request.right == Right.ERASURE
     assert request.reason == "E-post 3. mars"
     assert PrivacyRequest.objects.get() == request
