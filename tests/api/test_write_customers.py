@@ -179,3 +179,27 @@ def test_racing_retries_with_one_key_create_one_customer(tenants: Tenants) -> No
     assert [a.status_code for a in answers] == [201] * 8
     assert len({a.json()["id"] for a in answers}) == 1
     assert Customer.objects.filter(customer_id="K-race").count() == 1
+
+
+def test_an_erased_person_is_not_created_again_and_the_api_says_why(
+    crm_sync: Writer, tenants: Tenants
+) -> None:
+    from kundeflyt.common.actors import Process
+    from kundeflyt.privacy.services import customer_anonymise
+
+    world = tenants.world
+    kari = world.customer("K-1", phone1="912 34 567")
+    customer_anonymise(Process("test-privacy"), customer_id=kari.pk, reason="Ba om sletting")
+
+    answer = crm_sync.post(
+        "/customers",
+        {"crm": world.crm.pk, "customer_id": "K-1", "name": "Kari", "phone1": "+4791234567"},
+    )
+
+    assert answer.status_code == 409, answer.content
+    problem = answer.json()
+    assert answer["Content-Type"].startswith("application/problem+json")
+    assert "erased at their own request" in problem["detail"]
+    assert Customer.objects.filter(crm=world.crm).count() == 1  # the erased one only
+    shown = crm_sync.get(f"/customers/{kari.pk}").json()
+    assert (shown["name"], shown["phone1"], shown["is_reserved"]) == ("", "", False)
