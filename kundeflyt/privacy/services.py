@@ -120,11 +120,10 @@ def customer_object(actor: Actor, *, customer_id: int, reason: str) -> PrivacyRe
     An agent records it for the customer they see; a privacy officer for any customer of a
     data owner granted to them."""
     if isinstance(actor, User) and has_perm(actor, Perm.PRIVACY_OFFICER):
-        customer = privacy_customer(actor, customer_id)
+        privacy_customer(actor, customer_id)
     else:
         require(actor, Perm.CUSTOMER_HANDLING)
         check_may_see_customer(actor, customer_id)
-        customer = Customer.objects.select_related("crm__data_owner").get(pk=customer_id)
     why = _reason(reason, required=True)
     placement, customer = _locked(customer_id)
     if customer.anonymised_at is not None:
@@ -136,13 +135,11 @@ def customer_object(actor: Actor, *, customer_id: int, reason: str) -> PrivacyRe
         )
     owner = customer.crm.data_owner
     now = timezone.now()
-    added = []
     for phone in customer.phones:
         entry, created = BlockedNumber.objects.get_or_create(
             phone=phone, data_owner=owner, defaults={"reason": why[:200], **actor_fields(actor)}
         )
         if created:
-            added.append(phone)
             audit(actor, "blocklist.add", entry, after={"phone": phone, "data_owner": owner.pk})
     same_numbers = Q()
     for phone in customer.phones:
