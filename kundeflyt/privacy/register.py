@@ -65,15 +65,10 @@ def register_parse(lines: Iterable[bytes]) -> RegisterFile:
     return RegisterFile(numbers, rejected)
 
 
-def reserved_q(prefix: str = "") -> Q:
-    """Customers (or, with ``prefix`` such as ``customer__``, rows of a customer) with a
-    number in the register."""
+def reserved_q() -> Q:
+    """Customers with a number in the register."""
     in_register = ReservedNumber.objects.filter(
-        phone__in=[
-            OuterRef(f"{prefix}phone1"),
-            OuterRef(f"{prefix}phone2"),
-            OuterRef(f"{prefix}phone3"),
-        ]
+        phone__in=[OuterRef("phone1"), OuterRef("phone2"), OuterRef("phone3")]
     )
     return Q(Exists(in_register))
 
