@@ -53,6 +53,7 @@ class CampaignForm(forms.ModelForm):
             "visible_until",
             "controller",
             "purpose",
+            "legal_basis",
             "information",
             "presentation_mode",
             "max_attempts",
@@ -280,7 +281,7 @@ class CampaignAdmin(OwnerScopedAdmin):
         (
             _("Privacy"),
             {
-                "fields": ("controller", "purpose"),
+                "fields": ("controller", "purpose", "legal_basis"),
                 "description": _("Leave empty to use the data owner's controller and purpose."),
             },
         ),

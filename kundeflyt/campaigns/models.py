@@ -52,6 +52,12 @@ class Campaign(models.Model):
     # Privacy facts; empty means the data owner's.
     controller = models.CharField(_("controller"), max_length=200, blank=True)
     purpose = models.TextField(_("purpose of processing"), blank=True, max_length=LONG_TEXT)
+    legal_basis = models.CharField(
+        _("legal basis"),
+        max_length=500,
+        blank=True,
+        help_text=_("Empty: the data owner's."),
+    )
     information = models.TextField(_("information for agents"), blank=True, max_length=LONG_TEXT)
     # Attempt rules.
     max_attempts = models.PositiveIntegerField(
@@ -132,6 +138,11 @@ class Campaign(models.Model):
     @property
     def purpose_text(self) -> str:
         return self.purpose or self.crm.data_owner.purpose
+
+    @property
+    def legal_basis_text(self) -> str:
+        """The campaign's legal basis, else its data owner's; empty when neither says."""
+        return self.legal_basis or self.crm.data_owner.legal_basis
 
 
 class Segment(models.Model):

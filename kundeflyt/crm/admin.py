@@ -68,7 +68,7 @@ def crms_with_owner() -> QuerySet[CRM]:
 class DataOwnerForm(forms.ModelForm):
     class Meta:
         model = DataOwner
-        fields = ("name", "org_number", "controller", "purpose", "users", "teams")
+        fields = ("name", "org_number", "controller", "purpose", "legal_basis", "users", "teams")
 
     def clean_org_number(self) -> str:
         digits = re.sub(r"\s", "", self.cleaned_data.get("org_number") or "")
@@ -93,7 +93,7 @@ class DataOwnerAdmin(OwnerScopedAdmin):
     filter_horizontal = ("users", "teams")
     fieldsets = (
         (None, {"fields": ("name", "org_number")}),
-        (_("Privacy"), {"fields": ("controller", "purpose")}),
+        (_("Privacy"), {"fields": ("controller", "purpose", "legal_basis")}),
         (_("Access"), {"fields": ("users", "teams")}),
     )
     inlines = (CRMInline,)

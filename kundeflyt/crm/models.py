@@ -26,6 +26,15 @@ class DataOwner(models.Model):
         help_text=_("Who is responsible for the processing (GDPR). Empty means the data owner."),
     )
     purpose = models.TextField(_("purpose of processing"), blank=True, max_length=LONG_TEXT)
+    legal_basis = models.CharField(
+        _("legal basis"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "For the record of processing, e.g. legitimate interest (GDPR Art. 6(1)(f)). "
+            "Empty: the default for the CRM's kind."
+        ),
+    )
     users = models.ManyToManyField(
         "accounts.User", verbose_name=_("users with access"), blank=True, related_name="+"
     )

@@ -46,6 +46,7 @@ class CampaignRecord:
     controller: str
     purpose: str
     legal_basis: str
+    legal_basis_default: bool  # no basis stored: the default for the CRM's kind
     data_subjects: str
     personal_data: list[DataCategory]
     # Free text that agents write, in which anything about the person may end up.
@@ -105,8 +106,8 @@ class ProcessingRecord:
 
 
 def legal_basis(crm: CRM) -> str:
-    """A default text by the CRM's kind: nothing stores a legal basis yet (a field for it on
-    the campaign or data owner is left for later)."""
+    """The default by the CRM's kind, where neither the campaign nor its data owner states a
+    legal basis."""
     if crm.kind == CRM.Kind.B2C:
         return _(
             "Legitimate interest (GDPR Art. 6(1)(f)) within markedsføringsloven §§ 12–14, "
@@ -217,7 +218,8 @@ def processing_record(actor: Actor, data_owner: DataOwner | int) -> ProcessingRe
                 crm=f"{c.crm.name} · {c.crm.get_kind_display()}",
                 controller=c.controller_name,
                 purpose=c.purpose_text,
-                legal_basis=legal_basis(c.crm),
+                legal_basis=c.legal_basis_text or legal_basis(c.crm),
+                legal_basis_default=not c.legal_basis_text,
                 data_subjects=data_subjects(c.crm),
                 personal_data=_personal_data(c),
                 free_text=_free_text(c),

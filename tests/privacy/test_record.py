@@ -204,3 +204,16 @@ def test_the_page_prints_the_record_and_the_privacy_page_links_to_it(
     assert "Salg av strømavtaler til bedrifter" in html
     assert "crm.example.no" in html and "Ansatte" in html
     assert len(more.captured_queries) == len(queries.captured_queries)
+
+
+def test_a_stated_legal_basis_replaces_the_default(world: World, officer: User) -> None:
+    owner = world.crm.data_owner
+    owner.legal_basis = "Samtykke (art. 6 nr. 1 bokstav a), innhentet ved kjøp"
+    owner.save()
+    own = CampaignFactory(crm=world.crm, name="Avtalt", legal_basis="Avtale (art. 6 nr. 1 b)")
+
+    record = processing_record(officer, owner)
+
+    stated = {c.name: (c.legal_basis, c.legal_basis_default) for c in record.campaigns}
+    assert stated[world.campaign.name] == (owner.legal_basis, False)
+    assert stated[own.name] == ("Avtale (art. 6 nr. 1 b)", False)
