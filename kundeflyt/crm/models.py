@@ -172,6 +172,9 @@ class Customer(models.Model):
         _("blocked"), default=False, help_text=_("One of its numbers is on the block list.")
     )
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+    # GDPR Art. 21: the person asked not to be called. It blocks the customer whatever its
+    # numbers become (the block list blocks the numbers it had then).
+    objected_at = models.DateTimeField(_("asked not to be called"), null=True, blank=True)
     # DESIGN.md rule 11: one of its numbers is in the Reservasjonsregisteret as last loaded.
     # A campaign the marketing law binds calls it only with a recorded contact basis.
     is_reserved = models.BooleanField(

@@ -250,7 +250,9 @@ def customer_update(
     for key, value in standard.items():
         setattr(customer, key, value)
     customer.fields = {**customer.fields, **cleaned_own}
-    customer.is_blocked = has_blocked_number(customer.crm.data_owner_id, customer.phones)
+    customer.is_blocked = customer.objected_at is not None or has_blocked_number(
+        customer.crm.data_owner_id, customer.phones
+    )
     customer.is_reserved = is_reserved(customer.phones)
     after = customer_snapshot(customer)
     changed = {k for k in before if before[k] != after[k]}
@@ -313,11 +315,11 @@ def blocked_number_remove(actor: User | Process, *, phone: str) -> None:
 
 def customers_unblock_where_free(customers: QuerySet[Customer]) -> None:
     """Clear the block of those ``customers`` none of whose numbers is still blocked for their
-    data owner."""
+    data owner, and who never objected."""
     blocked = BlockedNumber.objects.filter(
         Q(data_owner__isnull=True) | Q(data_owner=OuterRef("crm__data_owner")),
         phone__in=[OuterRef("phone1"), OuterRef("phone2"), OuterRef("phone3")],
     )
-    customers.filter(is_blocked=True).exclude(Exists(blocked)).update(
+    customers.filter(is_blocked=True, objected_at__isnull=True).exclude(Exists(blocked)).update(
         is_blocked=False, updated_at=timezone.now()
     )

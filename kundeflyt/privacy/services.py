@@ -152,6 +152,7 @@ def customer_object(actor: Actor, *, customer_id: int, reason: str) -> PrivacyRe
     Customer.objects.filter(pk__in=[pk for pk, _id, _crm in blocked]).update(
         is_blocked=True, updated_at=now
     )
+    Customer.objects.filter(pk=customer.pk).update(objected_at=now, is_blocked=True)
     if placement is not None:
         # Nobody will call the person again: no follow-up waits for them, nobody holds them.
         placement_update(

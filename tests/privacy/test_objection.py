@@ -103,3 +103,15 @@ def test_refusals_change_nothing(world: World, ola: Customer) -> None:
     assert not BlockedNumber.objects.exists()
     assert not PrivacyRequest.objects.exists()
     assert not Customer.objects.filter(is_blocked=True).exists()
+
+
+def test_the_objection_follows_the_person_to_a_new_number(world: World, ola: Customer) -> None:
+    customer_object(world.agent, customer_id=ola.pk, reason="Vil ikke ringes")
+
+    customer_update(SETUP, customer=ola, changes={"phone1": "41234567"})
+
+    changed = Customer.objects.get(pk=ola.pk)
+    assert (changed.phone1, changed.is_blocked) == ("+4741234567", True)
+    assert changed.objected_at is not None
+    with pytest.raises(DomainError):
+        customer_select(world.agent, customer_id=ola.pk)

@@ -504,6 +504,7 @@ class Run:
             "source": Customer.Source.IMPORT,
             "is_blocked": is_blocked,
             "anonymised_at": None,
+            "objected_at": None,
             "is_reserved": candidate.reserved,
             "contact_basis": "",
             "contact_basis_on": None,
@@ -554,7 +555,7 @@ class Run:
                 self.updated.add(customer.pk)
                 continue
             if set(after) & set(PHONES):
-                customer.is_blocked = has_blocked_number(
+                customer.is_blocked = customer.objected_at is not None or has_blocked_number(
                     self.batch.crm.data_owner_id, customer.phones
                 )
                 customer.is_reserved = is_reserved(customer.phones)
@@ -641,6 +642,7 @@ def insert_customers(customers: list[Customer]) -> list[Customer]:
             "contact_basis": "",
             "contact_basis_on": None,
             "contact_basis_source": "",
+            "objected_at": None,
         },
     )
     for customer in customers:

@@ -146,7 +146,9 @@ def _restore(actor: Actor, batch: ImportBatch, now: Any) -> list[int]:
         if not undo_after:
             continue
         if set(undo_after) & set(PHONES):
-            customer.is_blocked = has_blocked_number(batch.crm.data_owner_id, customer.phones)
+            customer.is_blocked = customer.objected_at is not None or has_blocked_number(
+                batch.crm.data_owner_id, customer.phones
+            )
             customer.is_reserved = is_reserved(customer.phones)
         customer.updated_at = timezone.now()
         customer.save(
