@@ -144,9 +144,21 @@ class ReservedNumber(models.Model):
 
 class RegisterLoad(ActorMixin):
     """One load of the Reservasjonsregisteret: when, by whom, from which file, and what it
-    did. A consumer campaign calls only while the latest is less than a month old."""
+    did. A consumer campaign calls only while the latest done load is less than a month old.
+    An uploaded file waits under ``DATA_DIR / "register"`` for the background task."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        RUNNING = "running", _("Loading")
+        DONE = "done", _("Loaded")
+        FAILED = "failed", _("Failed")
 
     loaded_at = models.DateTimeField(_("loaded"), default=timezone.now, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DONE
+    )
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    stored_name = models.CharField(_("stored file"), max_length=100, blank=True)
     file_name = models.CharField(_("file"), max_length=255)
     numbers = models.PositiveIntegerField(_("numbers"), default=0)
     rejected = models.PositiveIntegerField(_("lines not read"), default=0)
@@ -159,3 +171,7 @@ class RegisterLoad(ActorMixin):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.loaded_at:%Y-%m-%d})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -26,7 +29,7 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import Actor, check_may_see_customer
 from kundeflyt.campaigns.calling_hours import follows_consumer_rules
 from kundeflyt.campaigns.models import Campaign
-from kundeflyt.common.actors import actor_fields
+from kundeflyt.common.actors import Process, actor_fields
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import DomainError
@@ -100,8 +103,11 @@ def register_load(actor: Actor, *, file_name: str, lines: Iterable[bytes]) -> Re
     return register_replace(actor, file_name=name, register=parsed)
 
 
-def register_replace(actor: Actor, *, file_name: str, register: RegisterFile) -> RegisterLoad:
-    """``register_load``'s write, in the caller's transaction (the demo loads its own)."""
+def register_replace(
+    actor: Actor, *, file_name: str, register: RegisterFile, load: RegisterLoad | None = None
+) -> RegisterLoad:
+    """``register_load``'s write, in the caller's transaction (the demo loads its own; the
+    background load finishes its waiting ``load``)."""
     ReservedNumber.objects.all().delete()
     ReservedNumber.objects.bulk_create(
         (ReservedNumber(phone=p) for p in sorted(register.numbers)), batch_size=5000
@@ -113,20 +119,99 @@ def register_replace(actor: Actor, *, file_name: str, register: RegisterFile) ->
     Customer.objects.filter(~reserved_q(), is_reserved=True).update(
         is_reserved=False, updated_at=now
     )
-    load = RegisterLoad.objects.create(
-        **actor_fields(actor),
-        loaded_at=now,
-        file_name=file_name,
-        numbers=len(register.numbers),
-        rejected=register.rejected,
-        reserved_customers=Customer.objects.filter(is_reserved=True).count(),
-    )
+    done = {
+        "loaded_at": now,
+        "status": RegisterLoad.Status.DONE,
+        "numbers": len(register.numbers),
+        "rejected": register.rejected,
+        "reserved_customers": Customer.objects.filter(is_reserved=True).count(),
+    }
+    if load is None:
+        load = RegisterLoad.objects.create(**actor_fields(actor), file_name=file_name, **done)
+    else:
+        RegisterLoad.objects.filter(pk=load.pk).update(**done)
+        load.refresh_from_db()
     audit(actor, "register.load", load, after={"numbers": load.numbers, "file": file_name})
     return load
 
 
 def register_latest() -> RegisterLoad | None:
-    return RegisterLoad.objects.order_by("-loaded_at", "-pk").first()
+    """The latest load that finished: the register consumer campaigns call on."""
+    return (
+        RegisterLoad.objects.filter(status=RegisterLoad.Status.DONE)
+        .order_by("-loaded_at", "-pk")
+        .first()
+    )
+
+
+# --- Loading an uploaded file in the background ----------------------------------------------
+
+
+def register_dir() -> Path:
+    """The private directory where an uploaded register file waits for its load."""
+    path = Path(settings.DATA_DIR) / "register"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def register_upload(actor: Actor, *, file_name: str, chunks: Iterable[bytes]) -> RegisterLoad:
+    """Keep an uploaded register file and load it in the background (a whole national
+    register takes minutes to read and screen): the load waits until the worker takes it."""
+    require(actor, Perm.ADMINISTRATOR)
+    name = bounded_text(file_name, field="file", max_length=255) or "register.txt"
+    stored = f"{secrets.token_urlsafe(24)}.txt"
+    with (register_dir() / stored).open("wb") as target:
+        for chunk in chunks:
+            target.write(chunk)
+    with transaction.atomic():
+        load = RegisterLoad.objects.create(
+            **actor_fields(actor),
+            file_name=name,
+            stored_name=stored,
+            status=RegisterLoad.Status.WAITING,
+        )
+        audit(actor, "register.upload", load, after={"file": name})
+        transaction.on_commit(lambda: _enqueue(load.pk))
+    return load
+
+
+def _enqueue(load_id: int) -> None:
+    from kundeflyt.privacy.tasks import register_load_task
+
+    register_load_task.enqueue(load_id)
+
+
+def register_run(*, load_id: int) -> RegisterLoad | None:
+    """The background task: read the waiting load's file, replace the register and screen
+    every customer; or mark the load failed, saying why, and keep the register as it was. The
+    file is deleted either way."""
+    claimed = RegisterLoad.objects.filter(pk=load_id, status=RegisterLoad.Status.WAITING).update(
+        status=RegisterLoad.Status.RUNNING
+    )
+    if not claimed:
+        return None  # already run, or gone
+    load = RegisterLoad.objects.select_related("actor_user").get(pk=load_id)
+    actor = load.actor_user or Process(load.actor_process or "register")
+    path = register_dir() / load.stored_name
+    try:
+        with path.open("rb") as source:
+            parsed = register_parse(source)
+        if not parsed.numbers:
+            raise DomainError(
+                _("The file holds no phone numbers. Upload the register's list of numbers."),
+                field="file",
+            )
+        with transaction.atomic():
+            load = register_replace(actor, file_name=load.file_name, register=parsed, load=load)
+    except (DomainError, OSError) as error:
+        message = getattr(error, "message", None) or _("The file could not be read.")
+        RegisterLoad.objects.filter(pk=load_id).update(
+            status=RegisterLoad.Status.FAILED, error=str(message)[:300]
+        )
+        load.refresh_from_db()
+    finally:
+        path.unlink(missing_ok=True)
+    return load
 
 
 def register_stale_since(now: dt.datetime, latest: RegisterLoad | None) -> dt.datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from kundeflyt.privacy.access_log import access_log_purge
+from kundeflyt.privacy.register import register_run
 from kundeflyt.privacy.retention import retention_run
 
 
@@ -16,3 +17,9 @@ def retention_task() -> None:
 @task()
 def access_log_purge_task() -> None:
     access_log_purge()
+
+
+@task()
+def register_load_task(load_id: int) -> None:
+    """Load an uploaded Reservasjonsregisteret file (``register.register_run``)."""
+    register_run(load_id=load_id)

@@ -29,8 +29,9 @@ from kundeflyt.privacy.record import processing_record
 from kundeflyt.privacy.register import (
     GOOD_FOR,
     REGISTER_MAX_BYTES,
-    register_load,
+    register_latest,
     register_stale_since,
+    register_upload,
 )
 from kundeflyt.privacy.retention import retention_confirm, retention_plans, retention_set
 
@@ -208,16 +209,18 @@ def register(request: HttpRequest) -> HttpResponse:
     """The Reservasjonsregisteret: when it was loaded, whether it is still good, and a new
     load (administrators)."""
     require(_user(request), Perm.ADMINISTRATOR)
-    loads = list(RegisterLoad.objects.select_related("actor_user").order_by("-loaded_at")[:10])
-    now = timezone.now()
+    loads = list(RegisterLoad.objects.select_related("actor_user").order_by("-pk")[:10])
+    latest = register_latest()
     return render(
         request,
         "privacy/register.html",
         {
             "nav": "privacy",
             "loads": loads,
-            "stale_since": register_stale_since(now, loads[0] if loads else None),
-            "good_until": loads[0].loaded_at + GOOD_FOR if loads else None,
+            "latest": latest,
+            "stale_since": register_stale_since(timezone.now(), latest),
+            "good_until": latest.loaded_at + GOOD_FOR if latest else None,
+            "loading": any(not load.is_finished for load in loads),
             "max_mb": REGISTER_MAX_BYTES // (1024 * 1024),
         },
     )
@@ -225,7 +228,8 @@ def register(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def register_upload(request: HttpRequest) -> HttpResponseBase:
+def register_file(request: HttpRequest) -> HttpResponseBase:
+    """An administrator's upload of the register's file, loaded in the background."""
     back = reverse("privacy:register")
     upload = request.FILES.get("file")
     try:
@@ -236,15 +240,8 @@ def register_upload(request: HttpRequest) -> HttpResponseBase:
                 _("The file is larger than %(n)s MB.") % {"n": REGISTER_MAX_BYTES // 2**20},
                 field="file",
             )
-        load = register_load(_user(request), file_name=upload.name or "", lines=iter(upload))
+        register_upload(_user(request), file_name=upload.name or "", chunks=upload.chunks())
     except DomainError as error:
         return refused(request, error, back=back)
-    messages.success(
-        request,
-        _(
-            "Loaded %(numbers)s numbers. %(customers)s customers are in the register; consumer "
-            "campaigns may call for a month."
-        )
-        % {"numbers": load.numbers, "customers": load.reserved_customers},
-    )
+    messages.success(request, _("The file is loading. This page shows when it is done."))
     return redirect(back)

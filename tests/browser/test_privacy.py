@@ -201,3 +201,26 @@ def test_a_reserved_consumer_is_never_presented_and_an_existing_customer_is(
     expect(
         page.get_by_text("No customers are waiting in “Strøm privat” right now.")
     ).to_be_visible()
+
+
+def test_an_administrator_loads_the_register(
+    page: Page, live_server: Any, world: World, tmp_path: Path, settings: Any
+) -> None:
+    settings.DATA_DIR = tmp_path
+    kari = world.customer("K-1", phone1="912 34 567")
+    UserFactory(username="sjef", perms=[Perm.ADMINISTRATOR])
+    log_in(page, live_server.url, "sjef")
+    page.goto(f"{live_server.url}/privacy/")
+    page.get_by_role("link", name="Reservasjonsregisteret").click()
+    expect(page.get_by_role("status")).to_contain_text("Never loaded")
+    register = tmp_path / "reservasjonsregisteret.txt"
+    register.write_bytes(b"nummer;type\n91234567;T\n41234567;T\n")
+
+    page.get_by_label("The register's file").set_input_files(register)
+    page.get_by_role("button", name="Load the register").click()
+
+    expect(page.get_by_text("Good until")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="reservasjonsregisteret.txt")
+    expect(row).to_contain_text("Loaded")
+    screenshot(page, "privacy-register")
+    assert Customer.objects.get(pk=kari.pk).is_reserved

@@ -5,6 +5,8 @@ basis, and no consumer called on a register older than a month."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -143,27 +145,50 @@ def test_refusals_change_nothing(world: World) -> None:
     assert not RegisterLoad.objects.exists() and not ReservedNumber.objects.exists()
 
 
-def test_an_administrator_loads_the_file_on_the_page(world: World, client: Client) -> None:
+def test_an_administrator_loads_the_file_on_the_page_in_the_background(
+    world: World,
+    client: Client,
+    settings: Any,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.DATA_DIR = tmp_path
     kari = world.customer("K", phone1="912 34 567")
     admin = UserFactory(perms=[Perm.ADMINISTRATOR])
     client.force_login(admin)
     assert "Never loaded" in client.get(reverse("privacy:register")).content.decode()
 
-    response = client.post(
-        reverse("privacy:register_upload"),
-        {"file": SimpleUploadedFile("reservasjon.txt", b"91234567\n41234567\n")},
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's turn
+        response = client.post(
+            reverse("privacy:register_upload"),
+            {"file": SimpleUploadedFile("reservasjon.txt", b"91234567\n41234567\n")},
+        )
 
     assert response.status_code == 302
     assert Customer.objects.get(pk=kari.pk).is_reserved
+    load = RegisterLoad.objects.get()
+    assert (load.status, load.numbers, load.reserved_customers) == ("done", 2, 1)
+    assert list((tmp_path / "register").iterdir()) == []  # the file goes once loaded
     page = client.get(reverse("privacy:register")).content.decode()
     assert "Good until" in page and "reservasjon.txt" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("privacy:register_upload"),
+            {"file": SimpleUploadedFile("feil.txt", b"hei\nhallo\n")},
+        )
+    failed = RegisterLoad.objects.order_by("-pk").first()
+    assert failed is not None and failed.status == "failed"
+    assert "no phone numbers" in failed.error
+    assert Customer.objects.get(pk=kari.pk).is_reserved  # the register stays as it was
+    assert "no phone numbers" in client.get(reverse("privacy:register")).content.decode()
+
     client.force_login(world.agent)
     assert client.get(reverse("privacy:register")).status_code == 403
     refused = client.post(
         reverse("privacy:register_upload"), {"file": SimpleUploadedFile("x.txt", b"1")}
     )
-    assert refused.status_code == 302 and RegisterLoad.objects.count() == 1
+    assert refused.status_code == 302 and RegisterLoad.objects.count() == 2
 
 
 def test_the_agent_records_a_basis_on_the_details_page_and_the_api_shows_it(
