@@ -114,6 +114,16 @@ def _check_unique(crm: CRM, data: Mapping[str, Any], *, exclude_pk: int | None) 
             )
 
 
+def customer_numbers_screen(customer: Customer, data_owner_id: int) -> None:
+    """Set what a customer's numbers decide (rule 11), after they changed: blocked while one
+    is on the block list for its data owner or the person objected, and reserved while one is
+    in the Reservasjonsregisteret. Every writer of phones calls this; the caller saves."""
+    customer.is_blocked = customer.objected_at is not None or has_blocked_number(
+        data_owner_id, customer.phones
+    )
+    customer.is_reserved = is_reserved(customer.phones)
+
+
 def customer_value_clean(key: str, value: Any, definition: FieldDefinition | None = None) -> Any:
     """One value of a customer, checked and normalised as the card and ``customer_create`` do:
     a standard field (customer id, name, a phone in E.164, e-mail) when ``definition`` is
@@ -250,10 +260,7 @@ def customer_update(
     for key, value in standard.items():
         setattr(customer, key, value)
     customer.fields = {**customer.fields, **cleaned_own}
-    customer.is_blocked = customer.objected_at is not None or has_blocked_number(
-        customer.crm.data_owner_id, customer.phones
-    )
-    customer.is_reserved = is_reserved(customer.phones)
+    customer_numbers_screen(customer, customer.crm.data_owner_id)
     after = customer_snapshot(customer)
     changed = {k for k in before if before[k] != after[k]}
     if not changed:

@@ -52,7 +52,8 @@ from kundeflyt.common.copying import (
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import is_empty
 from kundeflyt.common.models import AuditEntry
-from kundeflyt.crm.models import Customer, blocked_numbers_of, has_blocked_number
+from kundeflyt.crm.models import Customer, blocked_numbers_of
+from kundeflyt.crm.services import customer_numbers_screen
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services import placements_create
 from kundeflyt.imports import files, helpers, storage
@@ -68,7 +69,7 @@ from kundeflyt.imports.services.common import Actor, actor_of, check_may_import,
 from kundeflyt.imports.services.setup import mapping_clean, mapping_of, row_cleaner
 from kundeflyt.privacy.erased import erased_among
 from kundeflyt.privacy.models import ErasedKey
-from kundeflyt.privacy.register import is_reserved, reserved_among
+from kundeflyt.privacy.register import reserved_among
 from kundeflyt.webhooks.models import EventType
 from kundeflyt.webhooks.services import webhook_emit
 
@@ -555,10 +556,7 @@ class Run:
                 self.updated.add(customer.pk)
                 continue
             if set(after) & set(PHONES):
-                customer.is_blocked = customer.objected_at is not None or has_blocked_number(
-                    self.batch.crm.data_owner_id, customer.phones
-                )
-                customer.is_reserved = is_reserved(customer.phones)
+                customer_numbers_screen(customer, self.batch.crm.data_owner_id)
             customer.updated_at = now
             changed.append(customer)
             self.updated.add(customer.pk)

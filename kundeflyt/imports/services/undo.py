@@ -15,12 +15,12 @@ from kundeflyt.common.actors import Process
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import Conflict
 from kundeflyt.common.models import AuditEntry
-from kundeflyt.crm.models import Customer, has_blocked_number
+from kundeflyt.crm.models import Customer
+from kundeflyt.crm.services import customer_numbers_screen
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.imports.cells import PHONES
 from kundeflyt.imports.models import ImportBatch
 from kundeflyt.imports.services.common import Actor, check_may_import
-from kundeflyt.privacy.register import is_reserved
 
 PIECE = 1000
 UNDOABLE = (ImportBatch.Status.DONE, ImportBatch.Status.CANCELLED, ImportBatch.Status.FAILED)
@@ -146,10 +146,7 @@ def _restore(actor: Actor, batch: ImportBatch, now: Any) -> list[int]:
         if not undo_after:
             continue
         if set(undo_after) & set(PHONES):
-            customer.is_blocked = customer.objected_at is not None or has_blocked_number(
-                batch.crm.data_owner_id, customer.phones
-            )
-            customer.is_reserved = is_reserved(customer.phones)
+            customer_numbers_screen(customer, batch.crm.data_owner_id)
         customer.updated_at = timezone.now()
         customer.save(
             update_fields=[
