@@ -94,13 +94,19 @@ def register_load(actor: Actor, *, file_name: str, lines: Iterable[bytes]) -> Re
     those with a number in it are reserved, those without are not."""
     require(actor, Perm.ADMINISTRATOR)
     name = bounded_text(file_name, field="file", max_length=255) or "register.txt"
+    return register_replace(actor, file_name=name, register=_numbers_of(lines))
+
+
+def _numbers_of(lines: Iterable[bytes]) -> RegisterFile:
+    """The register file's numbers; a file without any is refused (an empty register would
+    let consumer campaigns call everyone)."""
     parsed = register_parse(lines)
     if not parsed.numbers:
         raise DomainError(
             _("The file holds no phone numbers. Upload the register's list of numbers."),
             field="file",
         )
-    return register_replace(actor, file_name=name, register=parsed)
+    return parsed
 
 
 def register_replace(
@@ -195,12 +201,7 @@ def register_run(*, load_id: int) -> RegisterLoad | None:
     path = register_dir() / load.stored_name
     try:
         with path.open("rb") as source:
-            parsed = register_parse(source)
-        if not parsed.numbers:
-            raise DomainError(
-                _("The file holds no phone numbers. Upload the register's list of numbers."),
-                field="file",
-            )
+            parsed = _numbers_of(source)
         with transaction.atomic():
             load = register_replace(actor, file_name=load.file_name, register=parsed, load=load)
     except (DomainError, OSError) as error:
