@@ -97,12 +97,13 @@ def person_access(request: HttpRequest, customer_id: int) -> HttpResponseBase:
     user = _user(request)
     back = reverse("privacy:person", args=[customer_id])
     try:
-        services.access_request_record(
+        logged = services.access_request_record(
             user, customer_id=customer_id, reason=request.POST.get("reason", "")
         )
     except DomainError as error:
         return refused(request, error, back=back)
-    customer = services.privacy_customer(user, customer_id)
+    customer = logged.customer  # the one the service checked, with its CRM and data owner
+    assert customer is not None
     held = selectors.person_access(user, customer)
     if request.POST.get("format") == "json":
         response = HttpResponse(
