@@ -4,7 +4,7 @@ CRM, drawn from the registrations the user may count, with the same filters and 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +23,17 @@ from kundeflyt.api.schemas import Id, MeetingOut, Moment, ProductLineOut
 from kundeflyt.handling.models import Meeting, ProductLine
 
 router = Router(tags=["registrations"])
+
+
+def _registration_of(row: dict[str, Any]) -> dict[str, Any]:
+    """Where a product line or meeting (a row of ``LINE`` or ``MEETING``) came from."""
+    return {
+        "registration": row["event_id"],
+        "customer": row["customer_id"],
+        "customer_id": row["customer__customer_id"],
+        "campaign": row["campaign_id"],
+        "registered_at": row["event__registered_at"],
+    }
 
 
 class ProductLinesQuery(Paging, RegistrationFilters):
@@ -93,11 +104,7 @@ def product_lines_list(request: HttpRequest, query: Query[ProductLinesQuery]) ->
         items=[
             ProductLineRow(
                 **product_line_out(row, scope.revenue),
-                registration=row["event_id"],
-                customer=row["customer_id"],
-                customer_id=row["customer__customer_id"],
-                campaign=row["campaign_id"],
-                registered_at=row["event__registered_at"],
+                **_registration_of(row),
                 counts_in_reports=row["event__included_in_reports"]
                 and not row["event__is_corrected"],
             )
@@ -177,12 +184,8 @@ def meetings_list(request: HttpRequest, query: Query[MeetingsQuery]) -> HttpResp
         items=[
             MeetingRow(
                 **meeting_out(row),
-                registration=row["event_id"],
-                customer=row["customer_id"],
-                customer_id=row["customer__customer_id"],
-                campaign=row["campaign_id"],
+                **_registration_of(row),
                 booked_by=row["booked_by_id"] if scope.individual else None,
-                registered_at=row["event__registered_at"],
                 deleted_at=row["deleted_at"],
             )
             for row in found
