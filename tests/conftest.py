@@ -11,6 +11,7 @@ from hypothesis import settings
 from time_machine import TimeMachineFixture
 
 from kundeflyt.campaigns.calling_hours import OSLO, is_calling_day
+from kundeflyt.common.configuration import forget
 
 # Property tests: "ci" (the default) runs a fixed set of examples, the same every run, so CI is
 # fast and never flaky; HYPOTHESIS_PROFILE=deep searches far wider, for a night or a release.
@@ -26,6 +27,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def no_cached_configuration() -> None:
+    """Each test builds its own configuration; none may be served from an earlier test's."""
+    forget()
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 
+from kundeflyt.common.configuration import cached, config_version, version_subquery
+
 GRANTS = {
     "administrator": {
         *("accounts", "auth", "crm", "flows", "campaigns", "handling", "common"),
@@ -18,15 +20,41 @@ GRANTS = {
     "campaign_setup": {"crm", "flows", "campaigns"},
 }
 
-_model_backend = ModelBackend()
-
 
 class PeopleBackend(ModelBackend):
     """Django's username and password login, for people only: an integration user never
-    logs in to the pages (its requests come with API tokens)."""
+    logs in to the pages (its requests come with API tokens).
+
+    Each request's user comes with the configuration version, and the user's permissions are
+    read once per process and version (``kundeflyt.common.configuration``), not twice per
+    request."""
 
     def user_can_authenticate(self, user: Any) -> bool:
         return not getattr(user, "is_integration", False) and super().user_can_authenticate(user)
+
+    def get_user(self, user_id: Any) -> Any:
+        from kundeflyt.accounts.models import User
+
+        user = (
+            User._default_manager.annotate(config_version=version_subquery())
+            .filter(pk=user_id)
+            .first()
+        )
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            user_obj._perm_cache = cached(
+                ("permissions", user_obj.pk),
+                config_version(user_obj),
+                lambda: frozenset(super(PeopleBackend, self).get_all_permissions(user_obj)),
+            )
+        return user_obj._perm_cache
+
+
+_model_backend = PeopleBackend()
 
 
 class ProductPermissionBackend(BaseBackend):

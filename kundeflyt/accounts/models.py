@@ -3,14 +3,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.common.configuration import ConfigQuerySet
+
 
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
+
+    objects = models.Manager.from_queryset(ConfigQuerySet)()
 
     class Meta:
         verbose_name = _("team")
@@ -19,6 +23,10 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConfigUserManager(UserManager.from_queryset(ConfigQuerySet)):  # type: ignore[misc]
+    """Django's user manager, whose writes change the configuration version."""
 
 
 class User(AbstractUser):
@@ -59,6 +67,8 @@ class User(AbstractUser):
         editable=False,
         help_text=_("Raised to end every session of the user (“log out everywhere”)."),
     )
+
+    objects = ConfigUserManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("user")

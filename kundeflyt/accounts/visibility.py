@@ -23,6 +23,7 @@ from kundeflyt.accounts.models import Team, User
 from kundeflyt.accounts.permissions import Perm, has_perm, require, sees_everything
 from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.actors import Process
+from kundeflyt.common.configuration import cached, config_version
 from kundeflyt.common.errors import DomainError, NotAllowed, NotFound
 from kundeflyt.crm.models import Customer, DataOwner
 from kundeflyt.flows.models import Flow
@@ -48,13 +49,25 @@ def campaigns_visible_to(actor: Actor) -> QuerySet[Campaign]:
     if sees_everything(actor):
         return campaigns
     assert isinstance(actor, User)
-    member = Q(visible_to_all=True) | Q(users=actor)
-    if actor.team_id:
-        member |= Q(teams=actor.team_id)
-    return campaigns.filter(
-        crm__data_owner__in=data_owners_visible_to(actor),
-        pk__in=Campaign.objects.filter(member).values("pk"),
-    )
+    return campaigns.filter(pk__in=visible_campaign_ids(actor))
+
+
+def visible_campaign_ids(user: User) -> frozenset[int]:
+    """The ids of the campaigns the user sees, read once per process and configuration
+    version: grants, memberships and teams are configuration (``common.configuration``), and
+    every page and save asks."""
+
+    def load() -> frozenset[int]:
+        member = Q(visible_to_all=True) | Q(users=user)
+        if user.team_id:
+            member |= Q(teams=user.team_id)
+        found = Campaign.objects.filter(
+            crm__data_owner__in=data_owners_visible_to(user),
+            pk__in=Campaign.objects.filter(member).values("pk"),
+        )
+        return frozenset(found.values_list("pk", flat=True))
+
+    return cached(("visible campaigns", user.pk), config_version(user), load)
 
 
 def campaigns_open_to(actor: Actor) -> QuerySet[Campaign]:
@@ -92,7 +105,10 @@ def check_may_see_customers_of(actor: Actor, campaign_id: int) -> None:
 def check_may_work(actor: Actor, campaign: Campaign) -> None:
     """Refuse unless the actor may handle customers in this campaign today."""
     require(actor, Perm.CUSTOMER_HANDLING)
-    if not campaigns_visible_to(actor).filter(pk=campaign.pk).exists():
+    seen = sees_everything(actor) or (
+        isinstance(actor, User) and campaign.pk in visible_campaign_ids(actor)
+    )
+    if not seen:
         raise NotAllowed(
             _("You do not have access to the campaign “%(campaign)s”.") % {"campaign": campaign},
             field="campaign",

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.bounds import LONG_TEXT, MONEY_MAX
+from kundeflyt.common.configuration import ConfigManager
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import FieldType
 from kundeflyt.crm.field_filters import FieldFilter, field_filter
@@ -95,6 +96,8 @@ class Campaign(models.Model):
     sms_enabled = models.BooleanField(_("SMS"), default=False)
     currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
 
+    objects = ConfigManager()
+
     class Meta:
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
@@ -176,6 +179,8 @@ class Segment(models.Model):
     rule_low = models.CharField(_("from"), max_length=200, blank=True)
     rule_high = models.CharField(_("to"), max_length=200, blank=True)
 
+    objects = ConfigManager()
+
     class Meta:
         verbose_name = _("segment")
         verbose_name_plural = _("segments")
@@ -223,6 +228,8 @@ class CampaignLink(models.Model):
     url = models.URLField(_("address"))
     position = models.PositiveIntegerField(_("position"), default=0)
 
+    objects = ConfigManager()
+
     class Meta:
         verbose_name = _("link")
         verbose_name_plural = _("links")
@@ -246,6 +253,8 @@ class OutcomeOption(models.Model):
     )
     label = models.CharField(_("label"), max_length=120)
     position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("outcome option")
@@ -283,6 +292,8 @@ class ExtraField(models.Model):
     choices = models.JSONField(_("choices"), default=list, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
 
+    objects = ConfigManager()
+
     class Meta:
         verbose_name = _("extra field")
         verbose_name_plural = _("extra fields")
@@ -314,6 +325,8 @@ class Product(models.Model):
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(MONEY_MAX)],
     )
     active = models.BooleanField(_("active"), default=True)
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("product")

@@ -8,6 +8,9 @@ class CommonConfig(AppConfig):
     verbose_name = _("Common")
 
     def ready(self) -> None:
+        from kundeflyt.common.configuration import connect_signals
         from kundeflyt.common.timestamps import use_fast_timestamps
+
+        connect_signals()
 
         connection_created.connect(use_fast_timestamps, dispatch_uid="fast-timestamps")

@@ -51,3 +51,17 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.slot:%Y-%m-%d %H:%M}"
+
+
+class ConfigVersion(models.Model):
+    """One row whose number every change of configuration replaces (see
+    ``kundeflyt.common.configuration``): processes cache what they read under it."""
+
+    n = models.BigIntegerField(_("version"))
+
+    class Meta:
+        verbose_name = _("configuration version")
+        verbose_name_plural = _("configuration versions")
+
+    def __str__(self) -> str:
+        return str(self.n)

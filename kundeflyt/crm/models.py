@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.actors import ActorMixin
 from kundeflyt.common.bounds import LONG_TEXT
+from kundeflyt.common.configuration import ConfigManager
 from kundeflyt.common.fields import FieldType
 from kundeflyt.common.phones import display_phone
 
@@ -41,6 +42,8 @@ class DataOwner(models.Model):
     teams = models.ManyToManyField(
         "accounts.Team", verbose_name=_("teams with access"), blank=True, related_name="+"
     )
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("data owner")
@@ -79,6 +82,8 @@ class CRM(models.Model):
     retention_confirmed_at = models.DateTimeField(
         _("retention confirmed"), null=True, blank=True, editable=False
     )
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("CRM")
@@ -121,6 +126,8 @@ class FieldDefinition(models.Model):
         help_text=_("Which lookup services the field can be searched in."),
     )
     position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("information field")

@@ -89,7 +89,9 @@ class OutcomeInline(CompactTabularInline):
     def get_formset(self, request: HttpRequest, obj: Flow | None = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
         # Only this flow's states; a new flow's states are chosen once they are saved.
-        states = State.objects.filter(flow=obj) if obj is not None else State.objects.none()
+        states: QuerySet[State] = (
+            State.objects.filter(flow=obj) if obj is not None else State.objects.none()
+        )
         states = scoped(request, states)
         for name in ("from_states", "to_state"):
             field = formset.form.base_fields.get(name)
@@ -238,7 +240,7 @@ class OutcomeAdmin(OwnerScopedAdmin):
         self, request: HttpRequest, obj: Outcome | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        states = State.objects.select_related("flow")
+        states: QuerySet[State] = State.objects.select_related("flow")
         if obj is not None:
             states = states.filter(flow=obj.flow_id)
         states = scoped(request, states, CHANGE)

@@ -6,12 +6,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.common.bounds import LONG_TEXT
+from kundeflyt.common.configuration import ConfigManager
 from kundeflyt.common.errors import DomainError
 
 
 class Flow(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     description = models.TextField(_("description"), blank=True, max_length=LONG_TEXT)
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("customer flow")
@@ -46,6 +49,8 @@ class State(models.Model):
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=20, choices=StateKind.choices)
     position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("state")
@@ -110,6 +115,8 @@ class Outcome(models.Model):
     books_meeting = models.BooleanField(_("books a meeting"), default=False)
     report_category = models.CharField(_("report category"), max_length=60, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("outcome")

@@ -32,7 +32,9 @@ def access_record(
     rows = [AccessLogEntry(user=user, at=now, kind=kind, customer_id=pk) for pk in customer_ids]
     if export is not None:
         rows.append(AccessLogEntry(user=user, at=now, kind=kind, export=export))
-    if rows:
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)  # one INSERT, without bulk_create's transaction
+    elif rows:
         AccessLogEntry.objects.bulk_create(rows)
 
 

@@ -87,6 +87,9 @@ def _upsert(
         f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
+        if returning is not None and connection.features.can_return_columns_from_insert:
+            cursor.execute(f"{sql} RETURNING {_q(returning)}", [*key.values(), *sums.values()])
+            return int(cursor.fetchone()[0])
         cursor.execute(sql, [*key.values(), *sums.values()])
         if returning is None:
             return None
@@ -96,10 +99,14 @@ def _upsert(
         return int(row[0]) if row else 0
 
 
-def rollup_event(event: Event, sign: int) -> None:
+def rollup_event(
+    event: Event, sign: int, *, meetings: int | None = None, product_lines: int | None = None
+) -> None:
     """Add (``+1``) or remove (``-1``) ``event``'s contribution to the rollups, with its report
     facts as they are on the object now; nothing for an event that does not count. Called
-    inside the caller's transaction: see the module docstring for when."""
+    inside the caller's transaction: see the module docstring for when. A caller that has
+    just written the event may say how many meetings and product lines it has, which are
+    then not counted again."""
     if sign not in (1, -1):
         raise ValueError("sign must be +1 or -1")
     if not event.included_in_reports or event.is_corrected:
@@ -110,7 +117,8 @@ def rollup_event(event: Event, sign: int) -> None:
     segment_key = event.segment_id or 0
     outcome: Outcome = event.outcome
     progressive = 1 if outcome.to_state_id is not None else 0
-    meetings = Meeting.objects.filter(event=event).count()
+    if meetings is None:
+        meetings = Meeting.objects.filter(event=event).count()
 
     _upsert(
         OutcomeDay,
@@ -143,6 +151,8 @@ def rollup_event(event: Event, sign: int) -> None:
             "hours": hours,
         },
     )
+    if product_lines == 0:
+        return
     table, lines = _table(ProductDay), _table(ProductLine)
     key = ["day", "campaign_id", "segment_key", "user_key", "outcome_id", "product_id", "status"]
     with connection.cursor() as cursor:

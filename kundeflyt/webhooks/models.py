@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kundeflyt.common.configuration import ConfigManager
+
 
 class EventType(models.TextChoices):
     REGISTRATION_CREATED = "registration.created", _("Registration created")
@@ -46,6 +48,8 @@ class Subscription(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
     disabled_reason = models.CharField(_("why disabled"), max_length=200, blank=True)
+
+    objects = ConfigManager()
 
     class Meta:
         verbose_name = _("webhook subscription")

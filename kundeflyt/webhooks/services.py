@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 import uuid
 from base64 import b64encode
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -151,11 +151,15 @@ def subscription_enable(actor: User, *, subscription_id: int) -> Subscription:
 Message = tuple[EventType, dict[str, Any]]  # what happened, and the data that tells it
 
 
-def webhook_emit(crm_id: int, *messages: Message) -> None:
+def webhook_emit(
+    crm_id: int, *messages: Message, subscriptions: Sequence[Subscription] | None = None
+) -> None:
     """Tell the subscribers of the CRM's data owner, once this transaction commits, what
     happened: every message of one change in one call, so that the subscriptions are read
-    once. Call it inside the change's transaction."""
-    subscriptions = list(Subscription.objects.filter(data_owner__crms=crm_id, is_active=True))
+    once (or not at all, when the caller has them from the campaign's configuration). Call
+    it inside the change's transaction."""
+    if subscriptions is None:
+        subscriptions = list(Subscription.objects.filter(data_owner__crms=crm_id, is_active=True))
     if not subscriptions:
         return
     now = timezone.now()

@@ -71,6 +71,36 @@ def test_working_a_list_registers_and_moves_on_to_the_next_customer(
     assert Placement.objects.get(pk=first.pk).holder is None
 
 
+def test_saving_through_htmx_answers_with_the_next_customers_screen(
+    agent_client: Client, world: World
+) -> None:
+    """No redirect and no second request: the save's answer is the next screen, which htmx
+    swaps in (the address stays /screen/), with the lease of the next customer to renew."""
+    first = world.customer(1, segment=world.hot)
+    second = world.customer(2, segment=world.cold)
+    start(agent_client, world)
+    agent_client.get(reverse("handling:screen"))
+    form = {
+        "customer": first.pk,
+        "token": Placement.objects.get(pk=first.pk).lease_token,
+        "outcome": world.outcome("no_answer").pk,
+        "then": "list",
+    }
+
+    with CaptureQueriesContext(connection) as captured:
+        response = agent_client.post(reverse("handling:outcome_save"), form, HTTP_HX_REQUEST="true")
+
+    page = response.content.decode()
+    next_token = Placement.objects.get(pk=second.pk).lease_token
+    assert response.status_code == 200 and "HX-Redirect" not in response
+    assert "Kunde 2" in page and f'"customer": "{second.pk}", "token": "{next_token}"' in page
+    assert "Saved: Kunde 1." in page  # in #messages, which the form swaps out of band
+    assert Event.objects.get().customer_id == first.pk
+    # The save, the next customer and its screen, in fewer queries than the save and the
+    # screen's own request took apart.
+    assert len(captured) <= 30, [q["sql"] for q in captured.captured_queries]
+
+
 def test_a_refused_registration_shows_the_reason_and_saves_nothing(
     agent_client: Client, world: World
 ) -> None:
@@ -184,6 +214,9 @@ def _history(world: World, customer_id: int, n: int) -> None:
 
 
 def _queries_for_screen(client: Client) -> int:
+    """The screen's queries once the configuration is cached, as every request but a
+    process's first after a change finds it."""
+    client.get(reverse("handling:screen"))
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("handling:screen"))
     assert response.status_code == 200
@@ -204,13 +237,14 @@ def test_the_customer_screen_costs_the_same_queries_for_3_or_3000_events(
     with_many = _queries_for_screen(agent_client)
 
     assert with_few == with_many
-    assert with_many <= 25
+    assert with_many <= 10
 
 
 def test_my_work_costs_the_same_queries_for_few_or_many_follow_ups(
     agent_client: Client, world: World
 ) -> None:
     def count() -> int:
+        agent_client.get(reverse("handling:my_work"))  # the configuration, cached
         with CaptureQueriesContext(connection) as captured:
             assert agent_client.get(reverse("handling:my_work")).status_code == 200
         return len(captured)
@@ -307,10 +341,10 @@ def test_picking_an_outcome_loads_only_the_panel(agent_client: Client, world: Wo
     customer = world.customer(1)
     _history(world, customer.pk, 3000)
     customer_select(world.agent, customer_id=customer.pk)
+    fields = reverse("handling:outcome_fields")
+    agent_client.get(fields)  # the configuration, cached
     with CaptureQueriesContext(connection) as captured:
-        response = agent_client.get(
-            reverse("handling:outcome_fields"), {"outcome": world.outcome("call_back").pk}
-        )
+        response = agent_client.get(fields, {"outcome": world.outcome("call_back").pk})
     assert 'id="follow_up_at"' in response.content.decode()
     assert not any("handling_event" in q["sql"] for q in captured.captured_queries)
     assert len(captured) <= 12

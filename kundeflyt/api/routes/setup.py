@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from ninja import Router
 
@@ -101,13 +101,16 @@ def campaigns(request: HttpRequest) -> list[CampaignOut]:
     curl -H "Authorization: Bearer $TOKEN" https://kundeflyt.example/api/v1/campaigns
     ```
     """
+    segments: QuerySet[Segment] = Segment.objects.order_by("priority", "pk")
+    states: QuerySet[State] = State.objects.order_by("position", "pk")
+    outcomes: QuerySet[Outcome] = Outcome.objects.order_by("position", "pk")
     found = (
         campaigns_visible_to(user_of(request))
         .select_related("flow")
         .prefetch_related(
-            Prefetch("segments", queryset=Segment.objects.order_by("priority", "pk")),
-            Prefetch("flow__states", queryset=State.objects.order_by("position", "pk")),
-            Prefetch("flow__outcomes", queryset=Outcome.objects.order_by("position", "pk")),
+            Prefetch("segments", queryset=segments),
+            Prefetch("flow__states", queryset=states),
+            Prefetch("flow__outcomes", queryset=outcomes),
         )
         .order_by("name", "pk")
     )

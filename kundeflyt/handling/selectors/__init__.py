@@ -10,6 +10,7 @@ module per page or purpose. Callers import from the package.
 - ``selected``: who has which customer open
 """
 
+from kundeflyt.campaigns.config import campaign_workers
 from kundeflyt.handling.selectors.customers import (
     CustomerFilter,
     check_may_handle_all,
@@ -31,7 +32,6 @@ from kundeflyt.handling.selectors.screen import (
     CustomerScreen,
     OutcomeChoice,
     OutcomePanel,
-    campaign_workers,
     card_fields,
     customer_events,
     customer_screen,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.visibility import campaigns_visible_to, customers_visible_to
+from kundeflyt.campaigns.config import campaign_workers
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.errors import NotFound
 from kundeflyt.common.models import AuditEntry
@@ -20,7 +21,6 @@ from kundeflyt.flows.models import Outcome, State
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
 from kundeflyt.handling.selectors.screen import (
     CardField,
-    campaign_workers,
     card_fields,
     customer_events,
     display_value,

@@ -7,23 +7,24 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
-from kundeflyt.accounts.permissions import Perm, users_with_perm
 from kundeflyt.campaigns.calling_hours import (
     calling_hours,
     follows_consumer_rules,
     retry_time,
     suggested_follow_up,
 )
+from kundeflyt.campaigns.config import campaign_config
 from kundeflyt.campaigns.models import Campaign, CampaignLink, ExtraField, OutcomeOption, Product
 from kundeflyt.common.phones import display_phone
 from kundeflyt.crm.models import Customer, FieldDefinition
 from kundeflyt.flows.models import FollowUpRule, Outcome
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
+from kundeflyt.handling.selectors.names import names
 from kundeflyt.handling.selectors.work import SidePanel, side_panel
 from kundeflyt.handling.transitions import needs_follow_up
 from kundeflyt.integrations.lookups import lookup_links
@@ -190,26 +191,18 @@ def _local_input(moment: dt.datetime) -> str:
 
 
 def offered_outcomes(
-    placement: Placement, correction: CorrectionRequest | None
+    user: User, placement: Placement, correction: CorrectionRequest | None
 ) -> list[OutcomeChoice]:
     """What the flow offers from the current state (or what a correction allows), with the
     follow-up each suggests inside the campaign's calling hours."""
     campaign = placement.campaign
-    outcomes = Outcome.objects.filter(flow=campaign.flow_id).select_related("to_state")
+    config = campaign_config(campaign, user)
     if correction is not None:
-        outcomes = outcomes.filter(pk__in=correction.allowed_outcomes.values("pk"))
+        allowed = set(correction.allowed_outcomes.values_list("pk", flat=True))
+        outcomes_list = [o for o in config.outcomes if o.pk in allowed]
     else:
-        outcomes = outcomes.filter(from_states=placement.state_id)
-    outcomes_list = list(outcomes.order_by("position", "pk"))
-    options: dict[int, list[OutcomeOption]] = {}
-    for option in OutcomeOption.objects.filter(campaign=placement.campaign_id):
-        options.setdefault(option.outcome_id, []).append(option)
-    fields: dict[int, list[ExtraField]] = {}
-    for extra in ExtraField.objects.filter(
-        campaign=placement.campaign_id, applies_to=ExtraField.AppliesTo.OUTCOME
-    ):
-        if extra.outcome_id:
-            fields.setdefault(extra.outcome_id, []).append(extra)
+        outcomes_list = config.outcomes_from(placement.state_id)
+    options, fields = config.options, config.outcome_fields
     now = timezone.now()
     keeps_follow_up = placement.follow_up_at is not None or needs_follow_up(placement.state)
     retry = retry_time(campaign, now) if keeps_follow_up and correction is None else None
@@ -224,8 +217,8 @@ def offered_outcomes(
         return OutcomeChoice(
             outcome,
             number,
-            options.get(outcome.pk, []),
-            fields.get(outcome.pk, []),
+            list(options.get(outcome.pk, ())),
+            list(fields.get(outcome.pk, ())),
             suggested,
             retry if attempt else None,
         )
@@ -242,11 +235,12 @@ def outcome_panel(user: User, placement: Placement) -> OutcomePanel:
     correction = placement.correction if placement.correction_id else None
     if correction is not None and correction.to_user_id != user.pk:
         correction = None
+    config = campaign_config(placement.campaign, user)
     return OutcomePanel(
         campaign=placement.campaign,
-        outcomes=offered_outcomes(placement, correction),
-        product_catalogue=list(Product.objects.filter(campaign=placement.campaign_id, active=True)),
-        colleagues=list(campaign_workers(placement.campaign)),
+        outcomes=offered_outcomes(user, placement, correction),
+        product_catalogue=list(config.products),
+        colleagues=list(config.workers),
         correction=correction,
         follow_up_hours=_follow_up_hours(placement.campaign),
     )
@@ -263,38 +257,48 @@ def customer_screen(user: User, placement: Placement) -> CustomerScreen:
     """All the customer screen shows, in a number of queries that does not grow with history."""
     customer = placement.customer
     campaign = placement.campaign
+    config = campaign_config(campaign, user)
+    products = list(
+        ProductLine.objects.filter(customer_id=customer.pk)
+        .select_related("product", "event")
+        .order_by("-event__registered_at", "pk")
+    )
+    events, event_count = _latest_events(user, customer.pk, products)
     return CustomerScreen(
         placement=placement,
         customer=customer,
         campaign=campaign,
-        events=customer_events(customer.pk),
-        event_count=Event.objects.filter(customer_id=customer.pk).count(),
-        products=list(
-            ProductLine.objects.filter(customer_id=customer.pk)
-            .select_related("product", "event")
-            .order_by("-event__registered_at", "pk")
-        ),
+        events=events,
+        event_count=event_count,
+        products=products,
         meetings=list(
             Meeting.objects.filter(customer_id=customer.pk, deleted_at__isnull=True)
             .select_related("booked_by")
             .order_by("-starts_at")
         ),
-        card=card_fields(customer, list(customer.crm.fields.all())),
+        card=card_fields(customer, list(config.card_fields)),
         panel=outcome_panel(user, placement),
-        links=list(campaign.links.all()),
+        links=list(config.links),
         side_panel=side_panel(user),
     )
 
 
-def campaign_workers(campaign: Campaign) -> QuerySet[User]:
-    """Users who may be responsible for a follow-up in the campaign (see rule 3)."""
-    owner = campaign.crm.data_owner
-    granted = Q(pk__in=owner.users.values("pk")) | Q(team__in=owner.teams.values("pk"))
-    members = Q()
-    if not campaign.visible_to_all:
-        members = Q(pk__in=campaign.users.values("pk")) | Q(team__in=campaign.teams.values("pk"))
-    return (
-        users_with_perm(Perm.CUSTOMER_HANDLING)
-        .filter(granted, members)
-        .order_by("first_name", "last_name", "pk")
+def _latest_events(
+    user: User, customer_id: int, lines: list[ProductLine]
+) -> tuple[list[Event], int]:
+    """The latest registrations with how many there are, in one query that joins nothing:
+    names come from the configuration cache and each event's ``lines`` from ``lines``."""
+    events = list(
+        Event.objects.filter(customer_id=customer_id)
+        .annotate(total=Window(Count("pk")))
+        .order_by("-registered_at", "-pk")[:HISTORY_SHOWN]
     )
+    directory = names(user)
+    by_event: dict[int, list[ProductLine]] = {}
+    for line in lines:
+        by_event.setdefault(line.event_id, []).append(line)
+    for event in events:
+        directory.attach(event)
+        event.lines = by_event.get(event.pk, [])  # type: ignore[attr-defined]
+    total: int = events[0].total if events else 0
+    return list(events), total

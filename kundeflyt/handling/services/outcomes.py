@@ -4,14 +4,13 @@ meeting in one transaction, by the holder only."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +18,8 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import check_may_see_customers_of
 from kundeflyt.campaigns.calling_hours import check_follow_up_time, retry_time
-from kundeflyt.campaigns.models import Campaign, ExtraField, OutcomeOption, Product
+from kundeflyt.campaigns.config import CampaignConfig, campaign_config
+from kundeflyt.campaigns.models import Campaign, ExtraField
 from kundeflyt.common.bounds import (
     EARLIEST,
     LONG_TEXT,
@@ -89,7 +89,7 @@ def _check_holder(placement: Placement, user: User, token: int) -> None:
 
 
 def _clean_extra(
-    campaign: Campaign, fields: QuerySet[ExtraField], values: dict[str, Any], *, prefix: str = ""
+    fields: Sequence[ExtraField], values: dict[str, Any], *, prefix: str = ""
 ) -> dict[str, Any]:
     by_key = {f.key: f for f in fields}
     unknown = sorted(set(values) - set(by_key))
@@ -140,7 +140,7 @@ def _check_follow_up(
 
 
 def _product_lines(
-    outcome: Outcome, campaign: Campaign, products: list[ProductInput]
+    outcome: Outcome, campaign: Campaign, config: CampaignConfig, products: list[ProductInput]
 ) -> list[dict[str, Any]]:
     if outcome.products == ProductRule.NONE:
         if products:
@@ -150,8 +150,7 @@ def _product_lines(
         return []
     if not products:
         raise DomainError(_("Add at least one product."), field="products")
-    catalogue = {p.pk: p for p in Product.objects.filter(campaign=campaign, active=True)}
-    fields = ExtraField.objects.filter(campaign=campaign, applies_to=ExtraField.AppliesTo.PRODUCT)
+    catalogue = {p.pk: p for p in config.products}
     lines = []
     for index, line in enumerate(products):
         product = catalogue.get(line.product_id)
@@ -175,7 +174,7 @@ def _product_lines(
                 "currency": campaign.currency,
                 "status": outcome.products,
                 "extra_values": _clean_extra(
-                    campaign, fields, line.extra, prefix=f"products.{index}."
+                    config.product_fields, line.extra, prefix=f"products.{index}."
                 ),
             }
         )
@@ -208,7 +207,7 @@ def _check_meeting(
 
 
 def _offered_outcome(
-    campaign: Campaign, correction: CorrectionRequest | None, from_state: State, outcome_id: int
+    config: CampaignConfig, correction: CorrectionRequest | None, from_state: State, outcome_id: int
 ) -> Outcome:
     """The outcome, if the flow offers it from ``from_state`` (or the correction allows it)."""
     if correction is not None:
@@ -217,11 +216,7 @@ def _offered_outcome(
         )
         refusal = _("That outcome is not allowed for this correction.")
     else:
-        outcome = (
-            Outcome.objects.filter(pk=outcome_id, flow=campaign.flow_id, from_states=from_state)
-            .select_related("to_state")
-            .first()
-        )
+        outcome = config.outcome_from(outcome_id, from_state.pk)
         refusal = _("That outcome is not offered from the state “%(state)s”.") % {
             "state": from_state
         }
@@ -264,8 +259,9 @@ def outcome_register(
     # an older one rewrites history and reports but leaves the current state alone.
     rewinds = corrected is not None and is_latest(corrected)
     from_state = corrected.from_state if corrected is not None else placement.state
-    outcome = _offered_outcome(campaign, correction, from_state, outcome_id)
-    options = list(OutcomeOption.objects.filter(campaign=campaign, outcome=outcome))
+    config = campaign_config(campaign, user)
+    outcome = _offered_outcome(config, correction, from_state, outcome_id)
+    options = config.options.get(outcome.pk, ())
     if options and option_id not in {o.pk for o in options}:
         raise DomainError(
             _("Choose an option for “%(outcome)s”.") % {"outcome": outcome}, field="option"
@@ -277,15 +273,9 @@ def outcome_register(
         raise DomainError(
             _("“%(outcome)s” needs a comment.") % {"outcome": outcome}, field="comment"
         )
-    extra_values = _clean_extra(
-        campaign,
-        ExtraField.objects.filter(
-            campaign=campaign, applies_to=ExtraField.AppliesTo.OUTCOME, outcome=outcome
-        ),
-        extra or {},
-    )
+    extra_values = _clean_extra(config.outcome_fields.get(outcome.pk, ()), extra or {})
     _check_follow_up(outcome, campaign, follow_up_at, follow_up_user, now)
-    lines = _product_lines(outcome, campaign, products or [])
+    lines = _product_lines(outcome, campaign, config, products or [])
     as_original = correction is not None and correction.as_original
     # A meeting is booked ahead, except when a correction registers as the original user
     # at the original time: then it may lie where the original registration put it.
@@ -313,7 +303,7 @@ def outcome_register(
         ProductLine(customer_id=customer_id, campaign=campaign, event=event, **line)
         for line in lines
     )
-    _emit(event, campaign, lines, meeting)
+    _emit(event, campaign, config, lines, meeting)
     if meeting is not None:
         Meeting.objects.create(
             customer_id=customer_id,
@@ -325,7 +315,7 @@ def outcome_register(
             place=meeting.place,
             with_whom=meeting.with_whom,
         )
-    rollup_event(event, +1)
+    rollup_event(event, +1, meetings=int(meeting is not None), product_lines=len(lines))
 
     if correction is not None and corrected is not None:
         replace(corrected, event, correction)
@@ -355,7 +345,11 @@ def outcome_register(
 
 
 def _emit(
-    event: Event, campaign: Campaign, lines: list[dict[str, Any]], meeting: MeetingInput | None
+    event: Event,
+    campaign: Campaign,
+    config: CampaignConfig,
+    lines: list[dict[str, Any]],
+    meeting: MeetingInput | None,
 ) -> None:
     """The webhooks of a registration: what was registered, sold and booked."""
     about = {"registration": event.pk, "customer": event.customer_id, "campaign": campaign.pk}
@@ -376,4 +370,4 @@ def _emit(
     if meeting is not None:
         starts = meeting.starts_at.isoformat()
         messages.append((EventType.MEETING_BOOKED, about | {"starts_at": starts}))
-    webhook_emit(campaign.crm_id, *messages)
+    webhook_emit(campaign.crm_id, *messages, subscriptions=config.webhooks)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.visibility import check_may_work
 from kundeflyt.campaigns.calling_hours import check_open_for_calls
+from kundeflyt.campaigns.config import campaign_config
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.actors import PRESENTER
 from kundeflyt.common.audit import audit
@@ -63,9 +64,7 @@ def _candidates(
         base = base.filter(segment=segment)
     # One query per segment in priority order, so that each is answered from the
     # (segment, waiting_since) index instead of sorting the whole campaign; unsegmented last.
-    segments = (
-        [segment] if segment is not None else list(campaign.segments.order_by("priority", "pk"))
-    )
+    segments = [segment] if segment is not None else campaign_config(campaign, user).segments
     queues = [available.filter(segment=s).order_by("waiting_since", "pk") for s in segments]
     if segment is None:
         queues.append(available.filter(segment__isnull=True).order_by("waiting_since", "pk"))
@@ -93,8 +92,7 @@ def customer_present_next(
     check_open_for_calls(campaign, now)  # DESIGN.md rule 11: only in the calling hours
     check_register_fresh(campaign, now)  # and on a register screened within the month
     # Asking for the next customer skips the current one, which goes back to the queue.
-    skipped = [*skip, *Placement.objects.filter(holder=user).values_list("pk", flat=True)]
-    release_others(user)
+    skipped = [*skip, *release_others(user)]
     skip_locked = connection.features.has_select_for_update_skip_locked
     for queryset in _candidates(user, campaign, segment, now):
         queryset = queryset.exclude(pk__in=skipped)
@@ -105,8 +103,9 @@ def customer_present_next(
             if candidate is None:
                 break
             if claim(user, candidate, now, Q(is_final=False)):
+                # Read as the screen reads it: the save shows it at once.
                 placement = Placement.objects.select_related(
-                    "customer", "campaign", "segment", "state"
+                    "customer__crm", "campaign__crm__data_owner", "segment", "state"
                 ).get(pk=candidate)
                 audit(
                     PRESENTER if campaign.is_predictive else user,

@@ -48,14 +48,15 @@ def _free_or_mine(user: User, now: dt.datetime) -> Q:
     return Q(holder__isnull=True) | Q(holder=user) | Q(lease_expires_at__lte=now)
 
 
-def release_others(user: User, *, keep: int | None = None) -> None:
-    """Rule 1: taking a customer drops whatever the user held before (audited as a release)."""
+def release_others(user: User, *, keep: int | None = None) -> list[int]:
+    """Rule 1: taking a customer drops whatever the user held before (audited as a release).
+    Returns the customers let go."""
     mine = Placement.objects.filter(holder=user)
     if keep is not None:
         mine = mine.exclude(pk=keep)
     released = list(mine.values_list("pk", flat=True))
     if not released:
-        return
+        return released
     Placement.objects.filter(pk__in=released, holder=user).update(**NO_HOLDER)
     for pk in released:
         audit(
@@ -66,6 +67,7 @@ def release_others(user: User, *, keep: int | None = None) -> None:
             after={"holder": None},
             customer_id=pk,
         )
+    return released
 
 
 def claim(user: User, placement_id: int, now: dt.datetime, extra: Q | None = None) -> int:

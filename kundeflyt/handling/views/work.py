@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import campaigns_open_to
+from kundeflyt.campaigns.config import campaign_config
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import htmx_redirect, is_htmx, local_url, refused
@@ -86,10 +87,19 @@ def work_start(request: HttpRequest) -> HttpResponseBase:
 
 
 def _present_next(
-    request: HttpRequest, campaign: Campaign, segment: Segment | None, skip: tuple[int, ...] = ()
+    request: HttpRequest,
+    campaign: Campaign,
+    segment: Segment | None,
+    skip: tuple[int, ...] = (),
+    *,
+    show: bool = False,
 ) -> HttpResponseBase:
-    """Present the next customer of the list, which becomes the list being worked."""
-    request.session[WORKING] = {"campaign": campaign.pk, "segment": segment.pk if segment else None}
+    """Present the next customer of the list, which becomes the list being worked. ``show``
+    answers with the next customer's screen itself (htmx swaps it in, and the address stays
+    /screen/) instead of sending the browser to ask for it."""
+    listed = {"campaign": campaign.pk, "segment": segment.pk if segment else None}
+    if request.session.get(WORKING) != listed:  # a session unchanged is not written again
+        request.session[WORKING] = listed
     try:
         selection = customer_present_next(
             user_of(request), campaign=campaign, segment=segment, skip=skip
@@ -103,6 +113,9 @@ def _present_next(
             _("No customers are waiting in “%(list)s” right now.") % {"list": segment or campaign},
         )
         return htmx_redirect(request, reverse("handling:my_work"))
+    if show:
+        request.current_placement = selection.placement  # type: ignore[attr-defined]
+        return _screen_page(request, selection.placement)
     return htmx_redirect(request, reverse("handling:screen"))
 
 
@@ -112,25 +125,28 @@ def work_next(request: HttpRequest) -> HttpResponseBase:
     """Next customer: from the list being worked, or, for a customer taken by hand, from its
     campaign, which becomes the list (the loop is the same however the customer came)."""
     placement = current(request)
-    return _next_customer(request, placement.campaign_id if placement else None)
+    return _next_customer(request, placement.campaign if placement else None)
 
 
 def _next_customer(
-    request: HttpRequest, campaign_id: int | None, skip: tuple[int, ...] = ()
+    request: HttpRequest, known: Campaign | None, skip: tuple[int, ...] = (), *, show: bool = False
 ) -> HttpResponseBase:
+    """The next customer of the list being worked, else of ``known``, the campaign of the
+    customer just handled (read with it, so not read again: presenting checks that the
+    user may still work it)."""
     user = user_of(request)
     listed = working(request)
-    segment_id = None
-    if listed is not None:
-        campaign_id, segment_id = listed
-    if campaign_id is None:
+    campaign_id, segment_id = listed if listed is not None else (None, None)
+    if campaign_id is None and known is None:
         selection_stop(user)
         return htmx_redirect(request, reverse("handling:my_work"))
-    campaign = get_object_or_404(campaigns_open_to(user), pk=campaign_id)
-    segment = (
-        Segment.objects.filter(pk=segment_id, campaign=campaign).first() if segment_id else None
-    )
-    return _present_next(request, campaign, segment, skip)
+    if known is not None and campaign_id in (None, known.pk):
+        campaign = known
+    else:
+        campaign = get_object_or_404(campaigns_open_to(user).select_related("crm"), pk=campaign_id)
+    segments = campaign_config(campaign, user).segments
+    segment = next((s for s in segments if s.pk == segment_id), None) if segment_id else None
+    return _present_next(request, campaign, segment, skip, show=show)
 
 
 @login_required
@@ -177,7 +193,7 @@ def customer_object(request: HttpRequest) -> HttpResponseBase:
         % {"customer": placement.customer},
     )
     if working(request) is not None:
-        return _next_customer(request, placement.campaign_id, skip=(placement.pk,))
+        return _next_customer(request, placement.campaign, skip=(placement.pk,))
     return htmx_redirect(request, reverse("handling:my_work"))
 
 
@@ -209,6 +225,10 @@ def screen(request: HttpRequest) -> HttpResponseBase:
             request, _("You have no current customer. Start working a list or take a customer.")
         )
         return htmx_redirect(request, reverse("handling:my_work"))
+    return _screen_page(request, placement)
+
+
+def _screen_page(request: HttpRequest, placement: Placement) -> HttpResponse:
     context = _screen_context(request, placement)
     access_record(request.user, Kind.SCREEN, [placement.pk])
     return render(request, "handling/screen.html", context)
@@ -327,7 +347,9 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
     messages.success(request, _("Saved: %(customer)s.") % {"customer": placement.customer})
     then = arguments["then"]
     if then == AfterSave.NEXT_FROM_LIST:
-        return _next_customer(request, placement.campaign_id, skip=(placement.pk,))
+        # Through htmx the answer is the next customer's screen: no redirect, no second request.
+        show = is_htmx(request)
+        return _next_customer(request, placement.campaign, skip=(placement.pk,), show=show)
     if then == AfterSave.MY_WORK:
         return htmx_redirect(request, reverse("handling:my_work"))
     return htmx_redirect(request, reverse("handling:screen"))
