@@ -283,8 +283,9 @@ def count_queries(setup: Setup) -> dict[str, QueryCount]:
         raise RuntimeError(f"work/start answered {response.status_code} for one agent alone")
 
     def measure(method: str, path: str, data: dict[str, Any] | None = None) -> Any:
+        htmx = {"HTTP_HX_REQUEST": "true"} if method == "post" else {}
         with CaptureQueriesContext(connection) as captured:
-            response = getattr(client, method)(path, data)
+            response = getattr(client, method)(path, data, **htmx)
         times = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
         slowest = max(times, default=(0.0, ""))
         counts[f"{method} {path}"] = QueryCount(
@@ -299,7 +300,9 @@ def count_queries(setup: Setup) -> dict[str, QueryCount]:
     if form is None:
         raise RuntimeError("the customer screen has no customer, token or “Ikke svar” outcome")
     response = measure("post", "/screen/save/", {**form, "then": "list"})
-    if response.status_code != 302 or response["Location"] != "/screen/":
+    brought_screen = response.status_code == 200 and screen_form(response.content.decode())
+    redirected = response.status_code == 204 and response.get("HX-Redirect") == "/screen/"
+    if not (brought_screen or redirected):
         raise RuntimeError(f"the save answered {response.status_code} for one agent alone")
     client.post("/work/stop/")
     return {"screen": counts["get /screen/"], "save": counts["post /screen/save/"]}
@@ -442,13 +445,12 @@ class Browser:
     def get(self, path: str) -> Answer:
         return self._send(urllib.request.Request(self.base + path))
 
-    def post(self, path: str, fields: dict[str, str]) -> Answer:
+    def post(self, path: str, fields: dict[str, str], *, htmx: bool = False) -> Answer:
         data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self.csrf_token()})
-        request = urllib.request.Request(
-            self.base + path,
-            data=data.encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if htmx:
+            headers["HX-Request"] = "true"  # as the screen's form posts it
+        request = urllib.request.Request(self.base + path, data=data.encode(), headers=headers)
         return self._send(request)
 
     def _send(self, request: urllib.request.Request) -> Answer:
@@ -456,7 +458,7 @@ class Browser:
         with self.opener.open(request, timeout=60) as response:
             body = response.read().decode("utf-8", errors="replace")
             status = response.status
-            location = response.headers.get("Location") or ""
+            location = response.headers.get("Location") or response.headers.get("HX-Redirect") or ""
         return Answer(status, location, body, time.perf_counter() - started)
 
 
@@ -498,37 +500,48 @@ def agent_loop(
     browser: Browser, campaign_id: int, deadline: float, stop: threading.Event, tally: Tally
 ) -> None:
     """Screen, save with "then: next customer from the list", and again, until the deadline.
-    The save's redirect to /screen/ is followed as the next step's GET."""
+    The save posts as the screen's htmx form does: its answer is either the next screen
+    itself, or a redirect to /screen/ (HX-Redirect), followed as the next step's GET."""
+    page: str | None = None
     while not stop.is_set() and time.monotonic() < deadline:
         try:
-            agent_step(browser, campaign_id, deadline, tally)
+            page = agent_step(browser, campaign_id, deadline, tally, page)
         except (OSError, AgentError) as error:  # URLError, a reset connection, a refusal
             tally.errors.append(f"{type(error).__name__}: {error}")
+            page = None
             time.sleep(0.1)
 
 
-def agent_step(browser: Browser, campaign_id: int, deadline: float, tally: Tally) -> None:
-    """One screen and, unless time is up, its save."""
-    screen = browser.get("/screen/")
-    tally.screen.append(screen.seconds)
-    if screen.status == 302:  # no current customer: sent to My work
-        tally.restarts += 1
-        start_working(browser, campaign_id)
-        return
-    if screen.status != 200:
-        tally.errors.append(f"GET /screen/ answered {screen.status}")
-        start_working(browser, campaign_id)
-        return
-    form = screen_form(screen.body)
+def agent_step(
+    browser: Browser, campaign_id: int, deadline: float, tally: Tally, page: str | None
+) -> str | None:
+    """One screen (asked for unless the last save brought it) and, unless time is up, its
+    save. Returns the next screen when the save brought it."""
+    if page is None:
+        screen = browser.get("/screen/")
+        tally.screen.append(screen.seconds)
+        if screen.status == 302:  # no current customer: sent to My work
+            tally.restarts += 1
+            start_working(browser, campaign_id)
+            return None
+        if screen.status != 200:
+            tally.errors.append(f"GET /screen/ answered {screen.status}")
+            start_working(browser, campaign_id)
+            return None
+        page = screen.body
+    form = screen_form(page)
     if form is None:
-        tally.errors.append("GET /screen/: no customer, token or “Ikke svar” in the page")
+        tally.errors.append("the screen has no customer, token or “Ikke svar”")
         start_working(browser, campaign_id)
-        return
+        return None
     if time.monotonic() >= deadline:
-        return
-    save = browser.post("/screen/save/", {**form, "then": "list"})
+        return None
+    save = browser.post("/screen/save/", {**form, "then": "list"}, htmx=True)
     tally.save.append(save.seconds)
-    if save.status == 302 and save.location == "/screen/":
+    if save.status == 200 and screen_form(save.body) is not None:
+        tally.registrations += 1  # the answer is the next customer's screen
+        return save.body
+    if save.status in (204, 302) and save.location == "/screen/":
         tally.registrations += 1
     elif _ok(save):
         # Back to My work: the lease was lost, or nobody waits; not a registration.
@@ -536,6 +549,7 @@ def agent_step(browser: Browser, campaign_id: int, deadline: float, tally: Tally
         start_working(browser, campaign_id)
     else:
         tally.errors.append(f"POST /screen/save/ answered {save.status}")
+    return None
 
 
 def run_agents(
