@@ -16,6 +16,7 @@ from kundeflyt.accounts.visibility import CHANGE, users_administered_by
 from kundeflyt.api.models import NAME_LENGTH, ApiRateWindow, ApiToken
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
+from kundeflyt.common.configuration import version_subquery
 from kundeflyt.common.errors import DomainError, NotFound
 
 PREFIX = "kf_"
@@ -92,11 +93,18 @@ def token_in_use(raw: str) -> ApiToken | None:
     expired, its user active and still holding *API access*. Records when it was last used."""
     if not raw.startswith(PREFIX) or len(raw) > 100:
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=digest_of(raw)).first()
+    token = (
+        ApiToken.objects.select_related("user")
+        .annotate(config_version=version_subquery())
+        .filter(digest=digest_of(raw))
+        .first()
+    )
     now = timezone.now()
     if token is None or not token.is_usable(now):
         return None
     user = token.user
+    # Read with the token, as a page's user is read with its session: no query of its own.
+    user.config_version = token.config_version  # type: ignore[attr-defined]
     if not user.is_active or not has_perm(user, Perm.API_ACCESS):
         return None
     if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -75,8 +76,14 @@ def test_an_agent_works_a_list_and_follows_up(
     expect(page.get_by_label("Comment")).to_be_visible()  # its fields have arrived
     page.get_by_role("button", name="Save").click()
 
-    # The second customer: a sale with an option, a comment, a follow-up and a product.
+    # The second customer came with the save's own answer: swapped in, the address and the
+    # message as after a page load.
     expect(page.get_by_role("heading", name="Kunde 2")).to_be_visible()
+    expect(page.get_by_text("Saved: Kunde 1")).to_be_visible()
+    expect(page).to_have_title(re.compile("Kunde 2"))
+    assert page.url == f"{base}/screen/"
+
+    # The second customer: a sale with an option, a comment, a follow-up and a product.
     page.get_by_text("Salg med oppfølging").click()
     page.get_by_text("Bytte").click()
     page.get_by_label("Comment").fill("Bytter fra spotpris")

@@ -6,6 +6,7 @@ read them, never change them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 
@@ -13,7 +14,6 @@ from kundeflyt.accounts.models import User
 from kundeflyt.campaigns.models import Campaign, OutcomeOption, Segment
 from kundeflyt.common.configuration import cached, config_version
 from kundeflyt.flows.models import Outcome, State
-from kundeflyt.handling.models import Event
 
 
 @dataclass(frozen=True)
@@ -27,24 +27,36 @@ class Names:
     segments: dict[int, Segment]
     users: dict[int, User]
 
-    def attach(self, event: Event) -> None:
-        """Give the event its outcome, option, states, campaign, segment and users."""
-        for name, found in (
-            ("outcome", self.outcomes),
-            ("option", self.options),
-            ("from_state", self.states),
-            ("to_state", self.states),
-            ("campaign", self.campaigns),
-            ("segment", self.segments),
-            ("actor_user", self.users),
-            ("counts_for_user", self.users),
-        ):
-            pk = getattr(event, f"{name}_id")
-            if pk is not None and pk in found:
-                _EVENT_FIELDS[name].set_cached_value(event, found[pk])
+    def attach(self, row: models.Model, *fields: str) -> None:
+        """Give the row the named related objects (``Event`` by default: all it names), so
+        that reading them costs no query."""
+        by_model: dict[type[models.Model], dict[int, Any]] = {
+            Outcome: self.outcomes,
+            State: self.states,
+            OutcomeOption: self.options,
+            Campaign: self.campaigns,
+            Segment: self.segments,
+            User: self.users,
+        }
+        for name in fields or EVENT_NAMES:
+            field = row._meta.get_field(name)
+            assert isinstance(field, models.ForeignKey) and isinstance(field.related_model, type)
+            pk = getattr(row, field.attname)
+            found = by_model[field.related_model].get(pk) if pk is not None else None
+            if found is not None:
+                field.set_cached_value(row, found)
 
 
-_EVENT_FIELDS = {f.name: f for f in Event._meta.concrete_fields if isinstance(f, models.ForeignKey)}
+EVENT_NAMES = (
+    "outcome",
+    "option",
+    "from_state",
+    "to_state",
+    "campaign",
+    "segment",
+    "actor_user",
+    "counts_for_user",
+)
 
 
 def names(actor: object = None) -> Names:

@@ -264,6 +264,7 @@ def customer_screen(user: User, placement: Placement) -> CustomerScreen:
         .order_by("-event__registered_at", "pk")
     )
     events, event_count = _latest_events(user, customer.pk, products)
+    names(user).attach(placement, "follow_up_user", "set_by_user")
     return CustomerScreen(
         placement=placement,
         customer=customer,

@@ -102,7 +102,9 @@ def customer_present_next(
             candidate = queryset.values_list("pk", flat=True).first()
             if candidate is None:
                 break
-            if claim(user, candidate, now, Q(is_final=False)):
+            # No savepoint: a refusal (the user took another customer meanwhile, in another
+            # tab) raises, and this whole transaction, release included, is rolled back.
+            if claim(user, candidate, now, Q(is_final=False), savepoint=False):
                 # Read as the screen reads it: the save shows it at once.
                 placement = Placement.objects.select_related(
                     "customer__crm", "campaign__crm__data_owner", "segment", "state"

@@ -70,13 +70,22 @@ def release_others(user: User, *, keep: int | None = None) -> list[int]:
     return released
 
 
-def claim(user: User, placement_id: int, now: dt.datetime, extra: Q | None = None) -> int:
-    """Conditional UPDATE: the row becomes the user's only if nobody else holds it."""
+def claim(
+    user: User,
+    placement_id: int,
+    now: dt.datetime,
+    extra: Q | None = None,
+    *,
+    savepoint: bool = True,
+) -> int:
+    """Conditional UPDATE: the row becomes the user's only if nobody else holds it. Without
+    ``savepoint`` a refusal leaves the caller's transaction to be rolled back, as the
+    presenter's is anyway when it raises."""
     condition = _free_or_mine(user, now) & Q(pk=placement_id)
     if extra is not None:
         condition &= extra
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             return Placement.objects.filter(condition).update(
                 holder=user,
                 selected_at=now,
