@@ -228,9 +228,9 @@ def prepare(agents: int) -> Setup:
         group = Group.objects.get(name="Agent")
         teams = list(Team.objects.filter(name__in=TEAMS).order_by("name"))
         password = make_password(PASSWORD)  # hashed once: all bench agents share it
-        users = []
-        for n in range(agents):
-            user = User.objects.create(
+        # In bulk: the open-loop bench makes thousands (User has no save() of its own).
+        users = User.objects.bulk_create(
+            User(
                 username=f"bench-agent-{n:03}",
                 first_name="Benk",
                 last_name=f"Agent {n}",
@@ -238,8 +238,12 @@ def prepare(agents: int) -> Setup:
                 team=teams[n % len(teams)],
                 language="nb",
             )
-            user.groups.add(group)
-            users.append(user)
+            for n in range(agents)
+        )
+        membership = User.groups.through
+        membership.objects.bulk_create(
+            membership(user_id=user.pk, group_id=group.pk) for user in users
+        )
     ids = [user.pk for user in users]
     if ids != list(range(ids[0], ids[0] + agents)):
         raise RuntimeError("the bench agents' ids are not consecutive; the pgbench cycle needs it")
@@ -361,10 +365,11 @@ def start_gunicorn(
     ]
     server_env = {
         **env,
-        "SECRET_KEY": secrets.token_urlsafe(40),
+        # The run's key, so sessions the bench writes itself (open_loop.py) are valid.
+        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_urlsafe(40),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DEBUG": "0",
-        "CONN_MAX_AGE": "60",
+        "CONN_MAX_AGE": env.get("CONN_MAX_AGE", "60"),
     }
     return subprocess.Popen(
         command,
