@@ -5,8 +5,6 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard kundeflyt/locale/*/LC_MESSAGES/django.po))
 
-WORKERS ?= 4
-
 .PHONY: run serve test lint typecheck pytest install messages makemessages clean
 
 $(BIN)/.installed: pyproject.toml
@@ -29,15 +27,15 @@ run: install messages
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-# Production-style serving: gunicorn with the access log's request path only (%(U)s), never
-# its query string, which carries searched names and numbers. Load balancers ask /healthz.
-# Needs SECRET_KEY (and, behind a plain-HTTP setup only, PLAIN_HTTP=1) in the environment.
+# Production-style serving: gunicorn as gunicorn_conf.py sets it (two workers per core, the
+# access log's request path only), and the worker for background tasks and the scheduled
+# jobs. Load balancers ask /healthz. Needs SECRET_KEY (and, behind a plain-HTTP
+# setup only, PLAIN_HTTP=1) in the environment; reads PORT, WORKERS and THREADS.
 serve: install messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn kundeflyt.wsgi --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
-		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn_conf.py kundeflyt.wsgi
 
 lint: install
 	$(BIN)/ruff check .
