@@ -15,6 +15,7 @@ See bench/README.md for how to read the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.cookiejar
 import math
 import os
@@ -24,6 +25,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -270,6 +272,10 @@ class QueryCount:
     sql_ms: float
     slowest_ms: float
     slowest_sql: str
+    p50_ms: float = 0.0  # server time in process, one agent alone, over ALONE_CYCLES
+
+
+ALONE_CYCLES = 40
 
 
 def count_queries(setup: Setup) -> dict[str, QueryCount]:
@@ -308,8 +314,22 @@ def count_queries(setup: Setup) -> dict[str, QueryCount]:
     redirected = response.status_code == 204 and response.get("HX-Redirect") == "/screen/"
     if not (brought_screen or redirected):
         raise RuntimeError(f"the save answered {response.status_code} for one agent alone")
+    # The server time of each, in process (no HTTP): the p50 of ALONE_CYCLES screens and saves.
+    times: dict[str, list[float]] = {"screen": [], "save": []}
+    for _cycle in range(ALONE_CYCLES):
+        started = time.perf_counter()
+        form = screen_form(client.get("/screen/").content.decode())
+        times["screen"].append(time.perf_counter() - started)
+        if form is None:
+            raise RuntimeError("the customer screen lost its form while timing one agent alone")
+        started = time.perf_counter()
+        client.post("/screen/save/", {**form, "then": "list"}, HTTP_HX_REQUEST="true")
+        times["save"].append(time.perf_counter() - started)
     client.post("/work/stop/")
-    return {"screen": counts["get /screen/"], "save": counts["post /screen/save/"]}
+    return {
+        step: dataclasses.replace(counts[key], p50_ms=statistics.median(times[step]) * 1000)
+        for step, key in (("screen", "get /screen/"), ("save", "post /screen/save/"))
+    }
 
 
 def screen_form(page: str) -> dict[str, str] | None:
@@ -855,6 +875,10 @@ def measure(
             f"{step} {q.queries} ({q.sql_ms:.1f} ms in SQL, slowest {q.slowest_ms:.1f} ms)"
             for step, q in queries.items()
         )
+    )
+    print(
+        f"server time, one agent alone, in process (p50 of {ALONE_CYCLES}): "
+        + ", ".join(f"{step} {q.p50_ms:.1f} ms" for step, q in queries.items())
     )
     if args.verbose:
         for step, q in queries.items():
