@@ -185,7 +185,10 @@ def seed(*, customers: int, workers: int) -> Seeded:
     process = Process("bench")
     with transaction.atomic():
         owner = DataOwner.objects.create(name="Benk AS", purpose="Måling")
-        crm = CRM.objects.create(data_owner=owner, kind=CRM.Kind.B2C, name="Privat")
+        # Business customers: a consumer campaign presents no one outside the calling hours
+        # or without a fresh Reservasjonsregisteret (DESIGN.md rule 11), which the bare SQL
+        # below does not model either.
+        crm = CRM.objects.create(data_owner=owner, kind=CRM.Kind.B2B, name="Bedrift")
         campaign = Campaign.objects.create(crm=crm, name="Benk", flow=standard_flow(process))
         segments: list[Segment | None] = [
             Segment.objects.create(campaign=campaign, name="Varme", priority=1),
