@@ -24,7 +24,7 @@ from kundeflyt.common.phones import display_phone
 from kundeflyt.crm.models import Customer, FieldDefinition
 from kundeflyt.flows.models import FollowUpRule, Outcome
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
-from kundeflyt.handling.selectors.names import names
+from kundeflyt.handling.selectors.names import EVENT_NAMES, names
 from kundeflyt.handling.selectors.work import SidePanel, side_panel
 from kundeflyt.handling.transitions import needs_follow_up
 from kundeflyt.integrations.lookups import lookup_links
@@ -88,17 +88,7 @@ def customer_events(customer_id: int, *, limit: int | None = HISTORY_SHOWN) -> l
     """The customer's history across campaigns, newest first, in a fixed number of queries."""
     events = (
         Event.objects.filter(customer_id=customer_id)
-        .select_related(
-            "outcome",
-            "option",
-            "from_state",
-            "to_state",
-            "campaign",
-            "segment",
-            "actor_user",
-            "counts_for_user",
-            "corrected_by",
-        )
+        .select_related(*EVENT_NAMES, "corrected_by")
         .prefetch_related("product_lines__product")
         .order_by("-registered_at", "-pk")
     )
