@@ -24,17 +24,23 @@ from kundeflyt.handling.services.selection import Selection, claim, release_othe
 from kundeflyt.privacy.register import callable_despite_register, check_register_fresh
 
 
-def queue(campaign: Campaign, now: dt.datetime) -> QuerySet[Placement]:
-    """The campaign's available customers that the attempt rules let be called now."""
-    available = Placement.objects.filter(
+def _presentable(campaign: Campaign) -> QuerySet[Placement]:
+    """The campaign's customers anyone may be presented, follow-ups included: not final, in
+    no correction, not blocked or erased, and callable despite the register (rule 11)."""
+    return Placement.objects.filter(
         callable_despite_register(campaign),
         campaign=campaign,
         is_final=False,
         correction__isnull=True,
         customer__is_blocked=False,
         customer__anonymised_at__isnull=True,
-        follow_up_at__isnull=True,
-        state__kind=StateKind.AVAILABLE,
+    )
+
+
+def queue(campaign: Campaign, now: dt.datetime) -> QuerySet[Placement]:
+    """The campaign's available customers that the attempt rules let be called now."""
+    available = _presentable(campaign).filter(
+        follow_up_at__isnull=True, state__kind=StateKind.AVAILABLE
     )
     if campaign.max_attempts:
         available = available.filter(attempts__lt=campaign.max_attempts)
@@ -50,15 +56,7 @@ def _candidates(
     """Rule 3, in order: my due personal follow-ups, due shared follow-ups, then available
     customers by segment priority, attempt rules and waiting time."""
     free = Q(holder__isnull=True) | Q(lease_expires_at__lte=now)
-    base = Placement.objects.filter(
-        free,
-        callable_despite_register(campaign),
-        campaign=campaign,
-        is_final=False,
-        correction__isnull=True,
-        customer__is_blocked=False,
-        customer__anonymised_at__isnull=True,
-    )
+    base = _presentable(campaign).filter(free)
     available = queue(campaign, now).filter(free)
     if segment is not None:
         base = base.filter(segment=segment)
