@@ -197,15 +197,11 @@ def customer_create(
             field="customer_id",
             code="erased",
         )
+    customer = Customer(crm=crm, source=source, **data)
+    customer_numbers_screen(customer, crm.data_owner_id)
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(
-                crm=crm,
-                source=source,
-                is_blocked=has_blocked_number(crm.data_owner_id, [data[k] for k in PHONE_FIELDS]),
-                is_reserved=is_reserved([data[k] for k in PHONE_FIELDS]),
-                **data,
-            )
+            customer.save(force_insert=True)
     except IntegrityError:
         # Two creators raced past the check above; the unique constraint decided.
         raise Conflict(
