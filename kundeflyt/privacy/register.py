@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,7 +40,8 @@ from kundeflyt.privacy.models import RegisterLoad, ReservedNumber
 # The register must have been loaded within this long (markedsføringsloven § 12 and the
 # register's terms: lists are updated "no later than a month before use").
 GOOD_FOR = dt.timedelta(days=31)
-REGISTER_MAX_BYTES = 200 * 1024 * 1024
+REGISTER_MAX_MB = 200
+REGISTER_MAX_BYTES = REGISTER_MAX_MB * 1024 * 1024
 _FIELD = re.compile(r"[;,\t|]")
 
 
@@ -76,16 +77,16 @@ def reserved_q() -> Q:
     return Q(Exists(in_register))
 
 
+def _in_register(phones: Iterable[str]) -> QuerySet[ReservedNumber]:
+    return ReservedNumber.objects.filter(phone__in=[p for p in phones if p])
+
+
 def is_reserved(phones: Iterable[str]) -> bool:
-    return ReservedNumber.objects.filter(phone__in=[p for p in phones if p]).exists()
+    return _in_register(phones).exists()
 
 
 def reserved_among(phones: Iterable[str]) -> set[str]:
-    return set(
-        ReservedNumber.objects.filter(phone__in=[p for p in phones if p]).values_list(
-            "phone", flat=True
-        )
-    )
+    return set(_in_register(phones).values_list("phone", flat=True))
 
 
 @transaction.atomic(durable=True)
@@ -93,8 +94,12 @@ def register_load(actor: Actor, *, file_name: str, lines: Iterable[bytes]) -> Re
     """Replace the register with the numbers of this file and screen every customer again:
     those with a number in it are reserved, those without are not."""
     require(actor, Perm.ADMINISTRATOR)
-    name = bounded_text(file_name, field="file", max_length=255) or "register.txt"
+    name = _file_name(file_name)
     return register_replace(actor, file_name=name, register=_numbers_of(lines))
+
+
+def _file_name(uploaded: str) -> str:
+    return bounded_text(uploaded, field="file", max_length=255) or "register.txt"
 
 
 def _numbers_of(lines: Iterable[bytes]) -> RegisterFile:
@@ -164,7 +169,7 @@ def register_upload(actor: Actor, *, file_name: str, chunks: Iterable[bytes]) ->
     """Keep an uploaded register file and load it in the background (a whole national
     register takes minutes to read and screen): the load waits until the worker takes it."""
     require(actor, Perm.ADMINISTRATOR)
-    name = bounded_text(file_name, field="file", max_length=255) or "register.txt"
+    name = _file_name(file_name)
     stored = f"{secrets.token_urlsafe(24)}.txt"
     with (register_dir() / stored).open("wb") as target:
         for chunk in chunks:

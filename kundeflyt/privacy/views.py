@@ -29,6 +29,7 @@ from kundeflyt.privacy.record import processing_record
 from kundeflyt.privacy.register import (
     GOOD_FOR,
     REGISTER_MAX_BYTES,
+    REGISTER_MAX_MB,
     register_latest,
     register_stale_since,
     register_upload,
@@ -222,7 +223,7 @@ def register(request: HttpRequest) -> HttpResponse:
             "stale_since": register_stale_since(timezone.now(), latest),
             "good_until": latest.loaded_at + GOOD_FOR if latest else None,
             "loading": any(not load.is_finished for load in loads),
-            "max_mb": REGISTER_MAX_BYTES // (1024 * 1024),
+            "max_mb": REGISTER_MAX_MB,
         },
     )
 
@@ -238,7 +239,7 @@ def register_file(request: HttpRequest) -> HttpResponseBase:
             raise DomainError(_("Choose the register's file."), field="file")
         if upload.size is None or upload.size > REGISTER_MAX_BYTES:
             raise DomainError(
-                _("The file is larger than %(n)s MB.") % {"n": REGISTER_MAX_BYTES // 2**20},
+                _("The file is larger than %(n)s MB.") % {"n": REGISTER_MAX_MB},
                 field="file",
             )
         register_upload(_user(request), file_name=upload.name or "", chunks=upload.chunks())
