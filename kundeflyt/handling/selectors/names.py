@@ -6,6 +6,7 @@ read them, never change them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db import models
@@ -27,10 +28,9 @@ class Names:
     segments: dict[int, Segment]
     users: dict[int, User]
 
-    def attach(self, row: models.Model, *fields: str) -> None:
-        """Give the row the named related objects (``Event`` by default: all it names), so
-        that reading them costs no query."""
-        by_model: dict[type[models.Model], dict[int, Any]] = {
+    @cached_property
+    def _by_model(self) -> dict[type[models.Model], dict[int, Any]]:
+        return {
             Outcome: self.outcomes,
             State: self.states,
             OutcomeOption: self.options,
@@ -38,11 +38,15 @@ class Names:
             Segment: self.segments,
             User: self.users,
         }
+
+    def attach(self, row: models.Model, *fields: str) -> None:
+        """Give the row the named related objects (``Event`` by default: all it names), so
+        that reading them costs no query."""
         for name in fields or EVENT_NAMES:
             field = row._meta.get_field(name)
             assert isinstance(field, models.ForeignKey) and isinstance(field.related_model, type)
             pk = getattr(row, field.attname)
-            found = by_model[field.related_model].get(pk) if pk is not None else None
+            found = self._by_model[field.related_model].get(pk) if pk is not None else None
             if found is not None:
                 field.set_cached_value(row, found)
 

@@ -24,7 +24,7 @@ from kundeflyt.common.phones import display_phone
 from kundeflyt.crm.models import Customer, FieldDefinition
 from kundeflyt.flows.models import FollowUpRule, Outcome
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
-from kundeflyt.handling.selectors.names import EVENT_NAMES, names
+from kundeflyt.handling.selectors.names import EVENT_NAMES, Names, names
 from kundeflyt.handling.selectors.work import SidePanel, side_panel
 from kundeflyt.handling.transitions import needs_follow_up
 from kundeflyt.integrations.lookups import lookup_links
@@ -253,8 +253,9 @@ def customer_screen(user: User, placement: Placement) -> CustomerScreen:
         .select_related("product", "event")
         .order_by("-event__registered_at", "pk")
     )
-    events, event_count = _latest_events(user, customer.pk, products)
-    names(user).attach(placement, "follow_up_user", "set_by_user")
+    directory = names(user)
+    events, event_count = _latest_events(directory, customer.pk, products)
+    directory.attach(placement, "follow_up_user", "set_by_user")
     return CustomerScreen(
         placement=placement,
         customer=customer,
@@ -275,7 +276,7 @@ def customer_screen(user: User, placement: Placement) -> CustomerScreen:
 
 
 def _latest_events(
-    user: User, customer_id: int, lines: list[ProductLine]
+    directory: Names, customer_id: int, lines: list[ProductLine]
 ) -> tuple[list[Event], int]:
     """The latest registrations with how many there are, in one query that joins nothing:
     names come from the configuration cache and each event's ``lines`` from ``lines``."""
@@ -284,7 +285,6 @@ def _latest_events(
         .annotate(total=Window(Count("pk")))
         .order_by("-registered_at", "-pk")[:HISTORY_SHOWN]
     )
-    directory = names(user)
     by_event: dict[int, list[ProductLine]] = {}
     for line in lines:
         by_event.setdefault(line.event_id, []).append(line)
