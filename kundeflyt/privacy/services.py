@@ -67,12 +67,12 @@ def privacy_customer(actor: Actor, customer_id: int) -> Customer:
     return customer
 
 
-def _locked(customer_id: int) -> tuple[Placement | None, Customer]:
+def _locked(customer_id: int, actor: Actor) -> tuple[Placement | None, Customer]:
     """The placement (if any) and the customer, locked in that order, as every writer of
     placements locks them: a registration that waits finds the selection gone (fencing), one
     that got in first is covered by what follows."""
     try:
-        placement: Placement | None = locked_placement(customer_id)
+        placement: Placement | None = locked_placement(customer_id, actor)
     except NotFound:
         placement = None
     customer = Customer.objects.select_for_update().select_related("crm__data_owner")
@@ -125,7 +125,7 @@ def customer_object(actor: Actor, *, customer_id: int, reason: str) -> PrivacyRe
         require(actor, Perm.CUSTOMER_HANDLING)
         check_may_see_customer(actor, customer_id)
     why = _reason(reason, required=True)
-    placement, customer = _locked(customer_id)
+    placement, customer = _locked(customer_id, actor)
     if customer.anonymised_at is not None:
         raise Conflict(_("The customer has been anonymised."), field="customer")
     if not customer.phones:
@@ -183,7 +183,7 @@ def customer_anonymise(
     hashes, so that a re-import does not bring the person back."""
     customer = privacy_customer(actor, customer_id)
     why = _reason(reason, required=right != Right.RETENTION)
-    placement, customer = _locked(customer_id)
+    placement, customer = _locked(customer_id, actor)
     if customer.anonymised_at is not None:
         raise Conflict(_("The customer has already been anonymised."), field="customer")
     now = timezone.now()

@@ -73,30 +73,73 @@ def _table(model: type[Any]) -> str:
 # --- Keeping the rollups: one event at a time ----------------------------------------------
 
 
+def _upsert_sql(model: type[Any], columns: Sequence[str], key: Sequence[str], source: str) -> str:
+    """INSERT … ON CONFLICT that adds the columns not in ``key`` to the row of ``key`` (created
+    if missing); ``source`` is what gives the values: ``VALUES (…)`` or a query."""
+    table = _table(model)
+    updates = ", ".join(
+        f"{_q(c)} = {table}.{_q(c)} + EXCLUDED.{_q(c)}" for c in columns if c not in key
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(_q(c) for c in columns)}) {source} "
+        f"ON CONFLICT ({', '.join(_q(c) for c in key)}) DO UPDATE SET {updates}"
+    )
+
+
+def _values(n: int) -> str:
+    return f"VALUES ({', '.join(['%s'] * n)})"
+
+
 def _upsert(
     model: type[Any], key: dict[str, Any], sums: dict[str, int], *, returning: str | None = None
 ) -> int | None:
     """Add ``sums`` to the row of ``key`` (created if missing); optionally read a column back."""
-    table = _table(model)
     columns = [*key, *sums]
-    conflict = ", ".join(_q(c) for c in key)
-    updates = ", ".join(f"{_q(c)} = {table}.{_q(c)} + EXCLUDED.{_q(c)}" for c in sums)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_q(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-    )
+    sql = _upsert_sql(model, columns, list(key), _values(len(columns)))
+    params = [*key.values(), *sums.values()]
     with connection.cursor() as cursor:
         if returning is not None and connection.features.can_return_columns_from_insert:
-            cursor.execute(f"{sql} RETURNING {_q(returning)}", [*key.values(), *sums.values()])
+            cursor.execute(f"{sql} RETURNING {_q(returning)}", params)
             return int(cursor.fetchone()[0])
-        cursor.execute(sql, [*key.values(), *sums.values()])
+        cursor.execute(sql, params)
         if returning is None:
             return None
         where = " AND ".join(f"{_q(c)} = %s" for c in key)
+        table = _table(model)
         cursor.execute(f"SELECT {_q(returning)} FROM {table} WHERE {where}", list(key.values()))
         row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+Row = tuple[dict[str, Any], dict[str, int]]  # a rollup row's key and what to add to it
+
+
+def _day_rows(outcome_day: Row, user_hour: Row, user_day: Row, sign: int) -> None:
+    """The outcome, hour and day rows of one event. The day's active hours change when the
+    hour became active (0 → 1) or idle (1 → 0). PostgreSQL writes all three in one statement
+    (a data-modifying WITH); SQLite has no such statement and takes three."""
+    if connection.vendor != "postgresql":
+        _upsert(OutcomeDay, *outcome_day)
+        in_hour = _upsert(UserHour, *user_hour, returning="n")
+        hours = sign if (sign == 1 and in_hour == 1) or (sign == -1 and in_hour == 0) else 0
+        _upsert(UserDay, user_day[0], user_day[1] | {"hours": hours})
+        return
+    parts: list[str] = []
+    params: list[Any] = []
+    for model, (key, sums) in ((OutcomeDay, outcome_day), (UserHour, user_hour)):
+        columns = [*key, *sums]
+        parts.append(_upsert_sql(model, columns, list(key), _values(len(columns))))
+        params += [*key.values(), *sums.values()]
+    day_key, day_sums = user_day
+    columns = [*day_key, *day_sums, "hours"]
+    placeholders = ", ".join(["%s"] * (len(day_key) + len(day_sums)))
+    active = "CASE WHEN (%s = 1 AND h.n = 1) OR (%s = -1 AND h.n = 0) THEN %s ELSE 0 END"
+    day_sql = _upsert_sql(
+        UserDay, columns, list(day_key), f"SELECT {placeholders}, {active} FROM h"
+    )
+    params += [*day_key.values(), *day_sums.values(), sign, sign, sign]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH o AS ({parts[0]}), h AS ({parts[1]} RETURNING n) {day_sql}", params)
 
 
 def rollup_event(
@@ -120,36 +163,32 @@ def rollup_event(
     if meetings is None:
         meetings = Meeting.objects.filter(event=event).count()
 
-    _upsert(
-        OutcomeDay,
-        {
-            "day": day,
-            "campaign_id": event.campaign_id,
-            "segment_key": segment_key,
-            "user_key": user_key,
-            "outcome_id": event.outcome_id,
-            "option_key": event.option_id or 0,
-        },
-        {"n": sign, "meetings": sign * meetings},
-    )
-    hour_key = {
-        "day": day,
-        "hour": local.hour,
-        "campaign_id": event.campaign_id,
-        "user_key": user_key,
-    }
-    in_hour = _upsert(UserHour, hour_key, {"n": sign}, returning="n")
-    # The hour became active (0 → 1) or idle (1 → 0): the user's active hours change.
-    hours = sign if (sign == 1 and in_hour == 1) or (sign == -1 and in_hour == 0) else 0
-    _upsert(
-        UserDay,
-        {"day": day, "campaign_id": event.campaign_id, "user_key": user_key},
-        {
-            "n": sign,
-            "progressive": sign * progressive,
-            "meetings": sign * meetings,
-            "hours": hours,
-        },
+    _day_rows(
+        (
+            {
+                "day": day,
+                "campaign_id": event.campaign_id,
+                "segment_key": segment_key,
+                "user_key": user_key,
+                "outcome_id": event.outcome_id,
+                "option_key": event.option_id or 0,
+            },
+            {"n": sign, "meetings": sign * meetings},
+        ),
+        (
+            {
+                "day": day,
+                "hour": local.hour,
+                "campaign_id": event.campaign_id,
+                "user_key": user_key,
+            },
+            {"n": sign},
+        ),
+        (
+            {"day": day, "campaign_id": event.campaign_id, "user_key": user_key},
+            {"n": sign, "progressive": sign * progressive, "meetings": sign * meetings},
+        ),
+        sign,
     )
     if product_lines == 0:
         return

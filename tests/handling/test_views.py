@@ -96,9 +96,9 @@ def test_saving_through_htmx_answers_with_the_next_customers_screen(
     assert "Kunde 2" in page and f'"customer": "{second.pk}", "token": "{next_token}"' in page
     assert "Saved: Kunde 1." in page  # in #messages, which the form swaps out of band
     assert Event.objects.get().customer_id == first.pk
-    # The save, the next customer and its screen, in fewer queries than the save and the
-    # screen's own request took apart.
-    assert len(captured) <= 30, [q["sql"] for q in captured.captured_queries]
+    # The save, the next customer and its screen, in fewer queries than the save alone took
+    # before (39): 23 on PostgreSQL, whose three rollup rows are one statement, 25 on SQLite.
+    assert len(captured) <= 25, [q["sql"] for q in captured.captured_queries]
 
 
 def test_a_refused_registration_shows_the_reason_and_saves_nothing(

@@ -19,7 +19,8 @@ from kundeflyt.flows.models import Outcome, State
 
 @dataclass(frozen=True)
 class Names:
-    """Outcomes, states, options, campaigns, segments and users by id."""
+    """Outcomes, states, options, campaigns (with their CRM and its data owner), segments
+    and users by id."""
 
     outcomes: dict[int, Outcome]
     states: dict[int, State]
@@ -72,7 +73,7 @@ def _load_names() -> Names:
         outcomes={o.pk: o for o in Outcome.objects.all()},
         states={s.pk: s for s in State.objects.all()},
         options={o.pk: o for o in OutcomeOption.objects.all()},
-        campaigns={c.pk: c for c in Campaign.objects.all()},
+        campaigns={c.pk: c for c in Campaign.objects.select_related("crm__data_owner")},
         segments={s.pk: s for s in Segment.objects.all()},
         users={u.pk: u for u in User.objects.all()},
     )

@@ -14,33 +14,48 @@ from kundeflyt.accounts.visibility import campaigns_open_to, campaigns_visible_t
 from kundeflyt.campaigns.calling_hours import follows_consumer_rules, opens_at, when_words
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement
+from kundeflyt.handling.selectors.names import names
 from kundeflyt.privacy.register import register_latest, register_stale_since
 
 
 def current_selection(user: User) -> Placement | None:
     """The user's current customer, if their lease has not lapsed."""
-    return (
-        Placement.objects.select_related(
-            "customer__crm", "campaign__crm__data_owner", "segment", "state"
-        )
-        .filter(holder=user, lease_expires_at__gt=timezone.now())
-        .first()
-    )
+    return _as_shown(user, holder=user, lease_expires_at__gt=timezone.now())
+
+
+def placement_as_shown(user: User, customer_id: int) -> Placement:
+    """A placement read as the customer screen shows it."""
+    placement = _as_shown(user, pk=customer_id)
+    assert placement is not None
+    return placement
+
+
+def _as_shown(user: User, **where: object) -> Placement | None:
+    """The placement with its customer and CRM; campaign (with its CRM and data owner),
+    segment, state and holder come from the configuration's names, at no query."""
+    placement = Placement.objects.select_related("customer__crm").filter(**where).first()
+    if placement is not None:
+        names(user).attach(placement, "campaign", "segment", "state", "holder")
+    return placement
 
 
 def my_follow_ups(
     user: User, *, until: dt.datetime | None = None, since: dt.datetime | None = None
 ) -> QuerySet[Placement]:
     """Personal follow-ups of the user in campaigns they may still see."""
-    placements = Placement.objects.filter(
-        follow_up_user=user, campaign__in=campaigns_visible_to(user), is_final=False
-    )
+    placements = _follow_ups_of(user)
     if until is not None:
         placements = placements.filter(follow_up_at__lt=until)
     if since is not None:
         placements = placements.filter(follow_up_at__gte=since)
     return placements.select_related("customer", "campaign", "segment", "state").order_by(
         "follow_up_at", "pk"
+    )
+
+
+def _follow_ups_of(user: User) -> QuerySet[Placement]:
+    return Placement.objects.filter(
+        follow_up_user=user, campaign__in=campaigns_visible_to(user), is_final=False
     )
 
 
@@ -71,18 +86,22 @@ class SidePanel:
 
 def side_panel(user: User) -> SidePanel:
     now = timezone.now()
-    mine = my_follow_ups(user)
+    # The panel names the customer and the campaign; the campaign comes from the names.
+    mine = _follow_ups_of(user).select_related("customer")
     # How many are due comes with the latest due ones (a window count), not in a query of its own.
-    due = list(
+    due: list[Placement] = list(
         mine.filter(follow_up_at__lte=now)
         .annotate(due_count=Window(Count("pk")))
         .order_by("-follow_up_at", "-pk")[:SIDE_DUE_SHOWN]
     )
-    return SidePanel(
-        due_count=due[0].due_count if due else 0,
-        due=list(due),
-        coming=list(mine.filter(follow_up_at__gt=now)[:SIDE_COMING_SHOWN]),
+    coming = list(
+        mine.filter(follow_up_at__gt=now).order_by("follow_up_at", "pk")[:SIDE_COMING_SHOWN]
     )
+    directory = names(user)
+    for placement in (*due, *coming):
+        directory.attach(placement, "campaign")
+    due_count = due[0].due_count if due else 0  # type: ignore[attr-defined]
+    return SidePanel(due_count=due_count, due=due, coming=coming)
 
 
 # --- My work ----------------------------------------------------------------------------------

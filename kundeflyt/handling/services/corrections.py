@@ -78,7 +78,7 @@ def _event_for_correction(actor: Actor, event_id: int) -> tuple[Event, Placement
         raise Conflict(
             _("That registration has already been corrected."), field="event", code="corrected"
         )
-    placement = locked_placement(event.customer_id)
+    placement = locked_placement(event.customer_id, actor)
     refuse_if_held(placement, actor, timezone.now())
     if placement.campaign_id != event.campaign_id:
         raise DomainError(
@@ -203,7 +203,7 @@ def correction_cancel(actor: Actor, *, correction_id: int) -> None:
     )
     if correction is None:
         raise NotFound(_("No open correction."), field="correction")
-    placement = locked_placement(correction.event.customer_id)
+    placement = locked_placement(correction.event.customer_id, actor)
     CorrectionRequest.objects.filter(pk=correction.pk).update(
         status=CorrectionRequest.Status.CANCELLED
     )

@@ -250,7 +250,7 @@ def outcome_register(
     ``Idempotency-Key`` there, so that a retry can never register twice)."""
     require(user, Perm.CUSTOMER_HANDLING)
     now = timezone.now()
-    placement = locked_placement(customer_id)
+    placement = locked_placement(customer_id, user, named=True)  # the customer: for the message
     _check_holder(placement, user, token)
     campaign = placement.campaign
     correction = open_correction(placement, user)
@@ -282,7 +282,7 @@ def outcome_register(
     meeting = _check_meeting(outcome, meeting, EARLIEST if as_original else now)
 
     event = Event.objects.create(
-        customer_id=customer_id,
+        customer=placement.customer,  # so that the caller can name the customer saved
         campaign=campaign,
         segment=corrected.segment if corrected is not None else placement.segment,
         outcome=outcome,

@@ -26,6 +26,7 @@ from kundeflyt.common.actors import Process, actor_fields
 from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import Conflict, DomainError, NotFound
 from kundeflyt.handling.models import Placement
+from kundeflyt.handling.selectors.names import names
 
 Actor = User | Process
 
@@ -54,19 +55,22 @@ def placement_snapshot(placement: Placement) -> dict[str, Any]:
     }
 
 
-def locked_placement(customer_id: int) -> Placement:
+def locked_placement(customer_id: int, actor: object = None, *, named: bool = False) -> Placement:
     """The placement row, locked for the rest of the transaction.
 
-    The bare row is locked first and read with its relations after: PostgreSQL re-checks a
-    ``FOR UPDATE`` row that changed while it waited against the joined rows it had read
-    before, so a concurrent move (new campaign and state) made the row vanish and the caller
-    report "not in any campaign" instead of seeing the move."""
-    locked = Placement.objects.select_for_update().filter(pk=customer_id)
-    if not list(locked.values_list("pk", flat=True)):
+    Only the row itself is read under the lock: PostgreSQL re-checks a ``FOR UPDATE`` row
+    that changed while it waited against the joined rows as they were before it waited, so a
+    join on the campaign or state made a concurrently moved row vanish, and a joined customer
+    would be the one from before a concurrent erasure or block. Campaign (with its CRM),
+    state, segment and holder come from the configuration's names (``actor`` may carry its
+    version), at no query; the customer is read when asked for, after the lock. ``named``
+    reads it with the lock instead, as it was then: for a caller that only names it."""
+    locked = Placement.objects.select_for_update(of=("self",)).filter(pk=customer_id)
+    placement = (locked.select_related("customer") if named else locked).first()
+    if placement is None:
         raise NotFound(_("The customer is not in any campaign."), field="customer")
-    return Placement.objects.select_related(
-        "campaign__crm", "state", "customer", "holder", "segment"
-    ).get(pk=customer_id)
+    names(actor).attach(placement, "campaign", "state", "segment", "holder")
+    return placement
 
 
 def new_version(now: dt.datetime) -> dict[str, Any]:

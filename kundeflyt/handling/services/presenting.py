@@ -20,6 +20,7 @@ from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import DomainError
 from kundeflyt.flows.models import StateKind
 from kundeflyt.handling.models import Placement
+from kundeflyt.handling.selectors.work import placement_as_shown
 from kundeflyt.handling.services.selection import Selection, claim, release_others
 from kundeflyt.privacy.register import callable_despite_register, check_register_fresh
 
@@ -77,12 +78,20 @@ def _candidates(
 
 @transaction.atomic(durable=True)
 def customer_present_next(
-    user: User, *, campaign: Campaign, segment: Segment | None = None, skip: Sequence[int] = ()
+    user: User,
+    *,
+    campaign: Campaign,
+    segment: Segment | None = None,
+    skip: Sequence[int] = (),
+    released: bool = False,
 ) -> Selection | None:
     """Give the user the next customer of the campaign (or segment), or None when nobody is
     waiting. Every customer goes to exactly one user however many ask at once. The current
     customer and those in ``skip`` (the one just saved) are not presented again at once.
-    A campaign the marketing law binds presents no one outside its calling hours (rule 11)."""
+    A campaign the marketing law binds presents no one outside its calling hours (rule 11).
+    ``released``: the caller has just let the user's customer go (a save), so there is
+    nothing to release; had the user taken another since, in another tab, the claim is
+    refused by the one-customer-per-user index and nothing changes."""
     check_may_work(user, campaign)
     if segment is not None and segment.campaign_id != campaign.pk:
         raise DomainError(_("The segment belongs to another campaign."), field="segment")
@@ -90,7 +99,7 @@ def customer_present_next(
     check_open_for_calls(campaign, now)  # DESIGN.md rule 11: only in the calling hours
     check_register_fresh(campaign, now)  # and on a register screened within the month
     # Asking for the next customer skips the current one, which goes back to the queue.
-    skipped = [*skip, *release_others(user)]
+    skipped = [*skip, *([] if released else release_others(user))]
     skip_locked = connection.features.has_select_for_update_skip_locked
     for queryset in _candidates(user, campaign, segment, now):
         queryset = queryset.exclude(pk__in=skipped)
@@ -104,9 +113,7 @@ def customer_present_next(
             # tab) raises, and this whole transaction, release included, is rolled back.
             if claim(user, candidate, now, Q(is_final=False), savepoint=False):
                 # Read as the screen reads it: the save shows it at once.
-                placement = Placement.objects.select_related(
-                    "customer__crm", "campaign__crm__data_owner", "segment", "state"
-                ).get(pk=candidate)
+                placement = placement_as_shown(user, candidate)
                 audit(
                     PRESENTER if campaign.is_predictive else user,
                     "customer.present",

@@ -207,7 +207,7 @@ def selection_renew(user: User, *, customer_id: int, token: int) -> dt.datetime:
 def customer_release(actor: Actor, *, customer_id: int) -> None:
     """Let go of a selected customer. Releasing another user's selection needs *extended
     customer handling*."""
-    placement = locked_placement(customer_id)
+    placement = locked_placement(customer_id, actor)
     check_may_see_customers_of(actor, placement.campaign_id)
     if placement.holder_id is None:
         return

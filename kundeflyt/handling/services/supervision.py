@@ -63,7 +63,7 @@ def customer_move(
     segment of the same campaign its state stays. With ``version`` (the placement's, as the
     mover read it) the move is made only if nothing changed the placement since."""
     now = timezone.now()
-    placement = locked_placement(customer_id)
+    placement = locked_placement(customer_id, actor)
     _check_supervise(actor, placement, now)
     _check_version(placement, version)
     return move(actor, placement, campaign=campaign, segment=segment, now=now)
@@ -173,7 +173,7 @@ def follow_up_set(
     marketing law binds falls in its calling hours (rule 11). With ``version`` (the
     placement's, as read) the change is made only if nothing changed the placement since."""
     now = timezone.now()
-    placement = locked_placement(customer_id)
+    placement = locked_placement(customer_id, actor)
     _check_supervise(actor, placement, now)
     _check_version(placement, version)
     if placement.is_final:
@@ -212,7 +212,7 @@ def follow_up_hand_over(actor: Actor, *, customer_id: int, responsible: User | N
     """Give a customer's follow-up to another user (None: shared), its time unchanged, even
     when it is overdue (a bulk action on a list)."""
     now = timezone.now()
-    placement = locked_placement(customer_id)
+    placement = locked_placement(customer_id, actor)
     _check_supervise(actor, placement, now)
     if placement.follow_up_at is None or placement.is_final:
         raise DomainError(_("The customer has no follow-up to hand over."), field="customer")
@@ -249,7 +249,7 @@ def follow_ups_reassign(
         placements = placements.exclude(follow_up_user=to_user)
     ids = list(placements.order_by("pk").values_list("pk", flat=True))
     for customer_id in ids:  # locked in key order, as every bulk change is
-        placement = locked_placement(customer_id)
+        placement = locked_placement(customer_id, actor)
         refuse_if_held(placement, actor, now)
         placement_update(actor, placement, "followup.reassign", {"follow_up_user": to_user})
     return len(ids)
@@ -264,7 +264,7 @@ def lost_customers_repair(actor: Actor) -> int:
     now = timezone.now()
     ids = list(placements_out_of_reach("lost").order_by("pk").values_list("pk", flat=True))
     for customer_id in ids:  # locked in key order, as every bulk change is
-        placement = locked_placement(customer_id)
+        placement = locked_placement(customer_id, actor)
         changes: dict[str, Any] = {}
         if placement.correction_id is not None:
             changes["correction"] = None

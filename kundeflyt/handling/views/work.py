@@ -19,7 +19,7 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import campaigns_open_to
 from kundeflyt.campaigns.config import campaign_config
 from kundeflyt.campaigns.models import Campaign, Segment
-from kundeflyt.common.errors import DomainError
+from kundeflyt.common.errors import Conflict, DomainError
 from kundeflyt.common.refusals import htmx_redirect, is_htmx, local_url, refused
 from kundeflyt.handling import selectors
 from kundeflyt.handling.forms import outcome_arguments, parse_id, parse_int
@@ -93,16 +93,18 @@ def _present_next(
     skip: tuple[int, ...] = (),
     *,
     show: bool = False,
+    released: bool = False,
 ) -> HttpResponseBase:
     """Present the next customer of the list, which becomes the list being worked. ``show``
     answers with the next customer's screen itself (htmx swaps it in, and the address stays
-    /screen/) instead of sending the browser to ask for it."""
+    /screen/) instead of sending the browser to ask for it. ``released``: the user's
+    customer was just let go (see ``customer_present_next``)."""
     listed = {"campaign": campaign.pk, "segment": segment.pk if segment else None}
     if request.session.get(WORKING) != listed:  # a session unchanged is not written again
         request.session[WORKING] = listed
     try:
         selection = customer_present_next(
-            user_of(request), campaign=campaign, segment=segment, skip=skip
+            user_of(request), campaign=campaign, segment=segment, skip=skip, released=released
         )
     except DomainError as error:
         return refused(request, error, back=reverse("handling:my_work"))
@@ -129,7 +131,12 @@ def work_next(request: HttpRequest) -> HttpResponseBase:
 
 
 def _next_customer(
-    request: HttpRequest, known: Campaign | None, skip: tuple[int, ...] = (), *, show: bool = False
+    request: HttpRequest,
+    known: Campaign | None,
+    skip: tuple[int, ...] = (),
+    *,
+    show: bool = False,
+    released: bool = False,
 ) -> HttpResponseBase:
     """The next customer of the list being worked, else of ``known``, the campaign of the
     customer just handled (read with it, so not read again: presenting checks that the
@@ -146,7 +153,7 @@ def _next_customer(
         campaign = get_object_or_404(campaigns_open_to(user).select_related("crm"), pk=campaign_id)
     segments = campaign_config(campaign, user).segments
     segment = next((s for s in segments if s.pk == segment_id), None) if segment_id else None
-    return _present_next(request, campaign, segment, skip, show=show)
+    return _present_next(request, campaign, segment, skip, show=show, released=released)
 
 
 @login_required
@@ -309,47 +316,58 @@ def _min_follow_up() -> str:
     return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
 
 
+def _not_open() -> Conflict:
+    message = _("You no longer have this customer open; your registration was not saved.")
+    return Conflict(message, field="customer", code="lease_lost")
+
+
 @login_required
 @require_POST
 def outcome_save(request: HttpRequest) -> HttpResponseBase:
     """Save the outcome (through htmx, so the address stays /screen/), then go where the
     agent chose: the next customer, My work, or this customer again."""
     user = user_of(request)
-    placement = current(request)
-    raw_customer = request.POST.get("customer") or ""
-    if placement is None or raw_customer != str(placement.pk):
-        messages.error(
-            request, _("You no longer have this customer open; the registration was not saved.")
-        )
-        return htmx_redirect(request, reverse("handling:my_work"))
+    # The registration itself checks under its lock that the user holds this customer, so
+    # the held customer is not read first; only a refusal shown on the screen reads it.
+    try:
+        customer_id = parse_id(request.POST.get("customer"), field="customer")
+    except DomainError:
+        customer_id = 0  # no customer of this user: refused below as not open
     try:
         arguments = outcome_arguments(request.POST, user)
-        outcome_register(
+        if not customer_id:
+            raise _not_open()
+        event = outcome_register(
             user,
-            customer_id=placement.pk,
+            customer_id=customer_id,
             token=parse_int(request.POST.get("token"), field="token") or 0,
             **arguments,
         )
     except DomainError as error:
-        if error.code == "lease_lost" or not is_htmx(request):
-            messages.error(request, _("Not saved:") + " " + error.message)
-            back = "handling:my_work" if error.code == "lease_lost" else "handling:screen"
+        placement = current(request)
+        open_here = placement is not None and placement.pk == customer_id
+        refusal = error if open_here else _not_open()
+        if refusal.code == "lease_lost" or placement is None or not is_htmx(request):
+            messages.error(request, _("Not saved:") + " " + refusal.message)
+            back = "handling:my_work" if refusal.code == "lease_lost" else "handling:screen"
             return htmx_redirect(request, reverse(back))
         # The screen is built only to show a refusal: a successful save never needs it.
         context = _screen_context(request, placement)
         context |= {
             "form": request.POST,
-            "errors": {error.field or "": error.message},
-            "error": error.message,
+            "errors": {refusal.field or "": refusal.message},
+            "error": refusal.message,
             "choice": _chosen(context["s"].panel, request.POST.get("outcome")),
         }
         return render(request, "handling/screen.html", context, status=400)
-    messages.success(request, _("Saved: %(customer)s.") % {"customer": placement.customer})
+    messages.success(request, _("Saved: %(customer)s.") % {"customer": event.customer})
     then = arguments["then"]
     if then == AfterSave.NEXT_FROM_LIST:
         # Through htmx the answer is the next customer's screen: no redirect, no second request.
         show = is_htmx(request)
-        return _next_customer(request, placement.campaign, skip=(placement.pk,), show=show)
+        return _next_customer(
+            request, event.campaign, skip=(customer_id,), show=show, released=True
+        )
     if then == AfterSave.MY_WORK:
         return htmx_redirect(request, reverse("handling:my_work"))
     return htmx_redirect(request, reverse("handling:screen"))
