@@ -473,6 +473,7 @@ EXPECTED: dict[str, str] = {
     "handling:crm_give_out": "L 403 200 200 200 403 200",
     "handling:customer_new": "L 200 200 200 403 404 200",
     "handling:my_work": "L 200 200 200 403 200 200",
+    "handling:my_overdue": "L 200 200 200 403 200 200",
     "handling:work_start": "L R! R! R! R! R! R!",
     "handling:work_next": "L R R R R R R",
     "handling:work_stop": "L R R R R R R",

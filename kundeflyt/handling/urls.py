@@ -20,6 +20,7 @@ urlpatterns = [
         name="customer_new",
     ),
     path("", work.my_work, name="my_work"),
+    path("work/overdue/", work.my_overdue, name="my_overdue"),
     path("work/start/", work.work_start, name="work_start"),
     path("work/next/", work.work_next, name="work_next"),
     path("work/stop/", work.work_stop, name="work_stop"),

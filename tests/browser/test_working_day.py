@@ -169,3 +169,32 @@ def test_a_day_of_attempts_on_follow_ups_loses_no_customer(
     for customer in customers[:4]:
         placement = Placement.objects.get(pk=customer.pk)
         assert placement.state == offer and placement.follow_up_at > timezone.now()
+
+
+def test_a_long_overdue_list_opens_from_its_count_and_takes_a_customer(
+    page: Page,
+    live_server,
+    world: World,  # type: ignore[no-untyped-def]
+) -> None:
+    """My work brings only the count of a long overdue list; opening it, by mouse or keyboard,
+    brings the latest ones, each one a take away."""
+    now = timezone.now()
+    for n in range(1, 9):
+        customer = world.customer(n)
+        Placement.objects.filter(pk=customer.pk).update(
+            follow_up_at=now - dt.timedelta(days=1, hours=n), follow_up_user=world.agent
+        )
+    log_in(page, live_server.url, "agent")
+
+    folded = page.locator("summary", has_text="8 overdue from earlier days")
+    expect(folded).to_be_visible()
+    expect(page.get_by_role("link", name="Kunde 1", exact=True)).to_have_count(0)
+    folded.focus()
+    page.keyboard.press("Enter")
+
+    rows = page.locator(".overdue-list tbody tr")
+    expect(rows).to_have_count(8)
+    expect(rows.first).to_contain_text("Kunde 1")  # the latest first
+    rows.first.get_by_role("button", name="Take customer").click()
+
+    expect(page.get_by_role("heading", name="Kunde 1")).to_be_visible()

@@ -15,7 +15,12 @@ from django.utils import timezone
 from kundeflyt.accounts.backends import PeopleBackend
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.selectors import customer_presence, side_panel
-from kundeflyt.handling.selectors.work import SIDE_COMING_SHOWN, SIDE_DUE_SHOWN
+from kundeflyt.handling.selectors.work import (
+    OVERDUE_OPEN,
+    OVERDUE_SHOWN,
+    SIDE_COMING_SHOWN,
+    SIDE_DUE_SHOWN,
+)
 from kundeflyt.handling.services import correction_send, customer_select, outcome_register
 from tests.world import World
 
@@ -111,8 +116,58 @@ def test_work_sent_back_comes_first_and_a_long_overdue_list_is_folded(
 
     assert html.index("For correction") < html.index("Follow-ups today")
     assert html.index("Feil utfall") < html.index("overdue from earlier days")
-    assert '<details class="overdue">' in html  # folded behind its count
+    # Folded behind its count, and asked for only when opened.
+    assert f'<details class="overdue" hx-get="{reverse("handling:my_overdue")}"' in html
     assert "27 overdue from earlier days" in html
+    assert "Take customer" not in html
+    opened = agent_client.get(reverse("handling:my_overdue")).content.decode()
+    assert opened.count("Take customer") == 27 and "Showing the latest" not in opened
+
+
+def test_my_work_costs_the_same_however_many_are_overdue(
+    agent_client: Client, world: World
+) -> None:
+    """Only the count comes with the page; the list, the latest first and at most
+    OVERDUE_SHOWN of them, comes when the agent opens it."""
+
+    def count() -> int:
+        agent_client.get(reverse("handling:my_work"))  # the configuration, cached
+        with CaptureQueriesContext(connection) as captured:
+            assert agent_client.get(reverse("handling:my_work")).status_code == 200
+        return len(captured)
+
+    ids = [follow_up(world, n, -24 - n) for n in range(1, OVERDUE_OPEN + 2)]
+    few = count()
+    ids += [follow_up(world, n, -24 - n) for n in range(OVERDUE_OPEN + 2, OVERDUE_SHOWN + 6)]
+
+    assert count() == few
+    opened = agent_client.get(reverse("handling:my_overdue")).content.decode()
+    assert opened.count("Take customer") == OVERDUE_SHOWN
+    assert f"Showing the latest {OVERDUE_SHOWN}." in opened
+    latest, oldest_shown = ids[0], ids[OVERDUE_SHOWN - 1]
+    assert opened.index(f"/customers/{latest}/") < opened.index(f"/customers/{oldest_shown}/")
+    assert f"/customers/{ids[OVERDUE_SHOWN]}/" not in opened
+
+
+def test_a_short_overdue_list_comes_open_with_the_page(agent_client: Client, world: World) -> None:
+    for n in range(1, OVERDUE_OPEN + 1):
+        follow_up(world, n, -24 - n)
+    html = agent_client.get(reverse("handling:my_work")).content.decode()
+    assert '<details class="overdue" open>' in html
+    assert html.count("Take customer") == OVERDUE_OPEN
+
+
+def test_my_work_counts_the_waiting_customers_up_to_a_limit(
+    agent_client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting every waiting customer of a large campaign would read all of it."""
+    monkeypatch.setattr("kundeflyt.handling.selectors.work.WAITING_COUNTED", 3)
+    for n in range(2):
+        world.customer(n)
+    assert "2 waiting" in agent_client.get(reverse("handling:my_work")).content.decode()
+    for n in range(2, 5):
+        world.customer(n)
+    assert "3+ waiting" in agent_client.get(reverse("handling:my_work")).content.decode()
 
 
 # --- Next customer after a customer taken by hand (item 9) ----------------------------------

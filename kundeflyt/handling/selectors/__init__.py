@@ -42,15 +42,18 @@ from kundeflyt.handling.selectors.screen import (
 from kundeflyt.handling.selectors.search import customers_matching
 from kundeflyt.handling.selectors.selected import selected_customers
 from kundeflyt.handling.selectors.work import (
+    OVERDUE_SHOWN,
     MyWork,
     SidePanel,
     current_selection,
     my_follow_ups,
+    my_overdue,
     my_work,
     side_panel,
 )
 
 __all__ = [
+    "OVERDUE_SHOWN",
     "REACH",
     "AuditRow",
     "CardField",
@@ -78,6 +81,7 @@ __all__ = [
     "display_value",
     "imports_into",
     "my_follow_ups",
+    "my_overdue",
     "my_work",
     "offered_outcomes",
     "outcome_panel",

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 
 from kundeflyt.accounts.models import User
@@ -48,9 +48,17 @@ def my_follow_ups(
         placements = placements.filter(follow_up_at__lt=until)
     if since is not None:
         placements = placements.filter(follow_up_at__gte=since)
-    return placements.select_related("customer", "campaign", "segment", "state").order_by(
-        "follow_up_at", "pk"
-    )
+    return placements.order_by("follow_up_at", "pk")
+
+
+def _listed(user: User, placements: QuerySet[Placement]) -> list[Placement]:
+    """Follow-ups as a list shows them: the customer read with them, and campaign, segment
+    and state from the configuration's names."""
+    rows = list(placements)
+    directory = names(user)
+    for placement in rows:
+        directory.attach(placement, "campaign", "segment", "state")
+    return rows
 
 
 def _follow_ups_of(user: User) -> QuerySet[Placement]:
@@ -111,7 +119,8 @@ def side_panel(user: User) -> SidePanel:
 class CampaignWork:
     campaign: Campaign
     segments: list[Segment]
-    waiting: int
+    waiting: int  # counted up to WAITING_COUNTED
+    waiting_more: bool = False  # there may be more than that
     # DESIGN.md rule 11: a campaign the marketing law binds is closed outside its calling
     # hours; then when it opens ("Monday 09:00"), else None.
     opens: str | None = None
@@ -123,7 +132,10 @@ class CampaignWork:
 @dataclass(frozen=True)
 class MyWork:
     day: dt.date
-    overdue: list[Placement]  # today's page only: due before today, the latest first
+    # Today's page only: due before today. The list comes with the page only when it is short
+    # (``OVERDUE_OPEN``); a longer one is asked for when opened (``my_overdue``), so that the
+    # page costs the same however many have piled up.
+    overdue: list[Placement]
     overdue_count: int
     follow_ups: list[Placement]  # the day's
     meetings: list[Meeting]
@@ -132,7 +144,8 @@ class MyWork:
     results: dict[str, int]
 
 
-OVERDUE_SHOWN = 50
+OVERDUE_SHOWN = 50  # the latest, when the overdue list is opened
+OVERDUE_OPEN = 5  # up to this many are shown open on the page itself
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -149,10 +162,13 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
     overdue: list[Placement] = []
     overdue_count = 0
     if day == today:
-        earlier = my_follow_ups(user, until=start)
-        overdue_count = earlier.count()
-        overdue = list(earlier.order_by("-follow_up_at", "-pk")[:OVERDUE_SHOWN])
-    follow_ups = list(my_follow_ups(user, since=start, until=end))
+        overdue = my_overdue(user, shown=OVERDUE_OPEN + 1)
+        overdue_count = len(overdue)
+        if overdue_count > OVERDUE_OPEN:
+            overdue, overdue_count = [], my_follow_ups(user, until=start).count()
+    follow_ups = _listed(
+        user, my_follow_ups(user, since=start, until=end).select_related("customer")
+    )
     meetings = list(
         Meeting.objects.filter(
             booked_by=user, deleted_at__isnull=True, starts_at__gte=start, starts_at__lt=end
@@ -169,13 +185,7 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
         campaigns_open_to(user)
         .select_related("crm__data_owner")
         .prefetch_related("segments")
-        .annotate(
-            waiting=Count(
-                "placements",
-                filter=Q(placements__is_final=False, placements__holder__isnull=True)
-                & (Q(placements__follow_up_at__isnull=True) | Q(placements__follow_up_at__lte=now)),
-            )
-        )
+        .annotate(waiting=_waiting(now))
         .order_by("name")
     )
     register = register_stale_since(now, register_latest()) if open_campaigns else None
@@ -204,6 +214,35 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
     )
 
 
+def my_overdue(user: User, *, shown: int = OVERDUE_SHOWN) -> list[Placement]:
+    """The user's follow-ups due before today, the latest first, at most ``shown``."""
+    start, _end = day_bounds(timezone.localdate())
+    earlier = my_follow_ups(user, until=start).select_related("customer")
+    return _listed(user, earlier.order_by("-follow_up_at", "-pk")[:shown])
+
+
+WAITING_COUNTED = 1000  # "1000+": counting further would read the whole campaign
+
+
+class _CountOf(Subquery):
+    """COUNT(*) of a (limited) subquery's rows."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
+
+
+def _waiting(now: dt.datetime) -> _CountOf:
+    """How many of each campaign's customers nobody holds and are due, up to
+    ``WAITING_COUNTED``, so that My work costs the same however large the campaigns grow."""
+    waiting = Placement.objects.filter(
+        Q(follow_up_at__isnull=True) | Q(follow_up_at__lte=now),
+        campaign=OuterRef("pk"),
+        is_final=False,
+        holder__isnull=True,
+    )
+    return _CountOf(waiting.order_by().values("pk")[:WAITING_COUNTED])
+
+
 def _campaign_work(
     campaign: Campaign, waiting: int, now: dt.datetime, register_stale: dt.datetime | None
 ) -> CampaignWork:
@@ -213,6 +252,7 @@ def _campaign_work(
         campaign,
         list(campaign.segments.all()),
         waiting,
+        waiting_more=waiting >= WAITING_COUNTED,
         opens=when_words(opens, now) if opens is not None else None,
         register_stale=stale,
         register_never=stale is not None and stale.year == 1,

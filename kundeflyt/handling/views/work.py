@@ -70,6 +70,20 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def my_overdue(request: HttpRequest) -> HttpResponse:
+    """My work's overdue follow-ups, asked for when the agent opens the list (htmx)."""
+    user = user_of(request)
+    require(user, Perm.CUSTOMER_HANDLING)
+    overdue = selectors.my_overdue(user)
+    return render(
+        request,
+        "handling/partials/_overdue.html",
+        {"overdue": overdue, "shown": selectors.OVERDUE_SHOWN, "now": timezone.now()},
+    )
+
+
+@login_required
 @require_POST
 def work_start(request: HttpRequest) -> HttpResponseBase:
     """*Start working* a campaign or one of its segments: present the next customer."""
