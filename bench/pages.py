@@ -4,17 +4,17 @@
                                     [--workers 4] [--threads 1] [--warmup 2]
 
 Creates its own PostgreSQL database (kundeflyt_bench_pages_<pid>), migrates it and builds the
-demo (``manage.py demo_data``), adds two bench agents as agent_loop.py does and gives the
-second one many personal follow-ups in "Strøm til bedrifter" (2,000 overdue over the past
-30 days, 200 today and coming); the first keeps the demo's few. Serves the project with
-gunicorn on 127.0.0.1, logs both agents in (the first then holds a customer on the screen)
-and checks each request once. Then wrk (needs ``wrk`` on the PATH) runs, one after the
-other: the login page, anonymous (the floor); the screen's lease renewal; the customer
-screen; My work with few follow-ups; My work with many. Prints one table (req/s, latency
-p50 and p99, gunicorn's CPU, every answer that was not the expected status) and the ratios
-of issue 13's goal: screen and My work req/s ÷ the renewal's ≥ 0.25 each, My work flat in
-the number of follow-ups. Stops gunicorn and drops the database at the end, also on error
-or Ctrl-C. See bench/README.md for how to read the figures.
+demo (``manage.py demo_data``), adds two bench agents as agent_loop.py does, gives both 20
+personal follow-ups later today in "Strøm til bedrifter", and the second also 2,000 overdue
+over the past 30 days and 180 over the next two weeks. Serves the project with gunicorn on
+127.0.0.1, logs both agents in (the first then holds a customer on the screen) and checks
+each request once. Then wrk (needs ``wrk`` on the PATH) runs, one after the other: the
+login page, anonymous (the floor); the screen's lease renewal; the customer screen; My work
+with the day's follow-ups only (few); My work with those and the pile (many). Prints one
+table (req/s, latency p50 and p99, gunicorn's CPU, every answer that was not the expected
+status) and the ratios of issue 13's goal: screen and My work req/s ÷ the renewal's ≥ 0.25
+each, My work flat in the number of follow-ups. Stops gunicorn and drops the database at
+the end, also on error or Ctrl-C. See bench/README.md for how to read the figures.
 """
 
 from __future__ import annotations
@@ -61,10 +61,12 @@ from agent_loop import (
 )
 from open_loop import box_cpu, gunicorn_cpu
 
+# Both agents have a day's follow-ups (TODAY); the second also a pile overdue and many coming,
+# so that the two My work pages differ only in what should not cost: the follow-ups not shown.
 OVERDUE = 2_000  # the second agent's follow-ups due before today, over OVERDUE_DAYS
 OVERDUE_DAYS = 30
-TODAY = 20  # later today
-COMING = 180  # over the next COMING_DAYS
+TODAY = 20  # later today, both agents
+COMING = 180  # the second agent's, over the next COMING_DAYS
 COMING_DAYS = 14
 SLOTS = 150  # distinct follow-up times, one UPDATE each
 LEFT_AVAILABLE = 50  # placements kept free of follow-ups, for the agents to be given
@@ -124,10 +126,10 @@ def spread(start: dt.datetime, end: dt.datetime, count: int) -> list[dt.datetime
     return [start + step * n for n in range(count)]
 
 
-def give_follow_ups(setup: Setup, user_id: int) -> None:
-    """Personal follow-ups for ``user_id`` on placements of the bench campaign nobody holds,
-    in bulk: one UPDATE per follow-up time. Fewer if the campaign is small: LEFT_AVAILABLE
-    placements stay free for the agents to be given."""
+def give_follow_ups(setup: Setup, user_id: int, *, overdue: int, today: int, coming: int) -> None:
+    """Personal follow-ups for ``user_id`` on placements of the bench campaign nobody holds
+    and no one follows up, in bulk: one UPDATE per follow-up time. Fewer if the campaign is
+    small: LEFT_AVAILABLE placements stay free for the agents to be given."""
     from django.db import connection
     from django.utils import timezone
 
@@ -143,20 +145,20 @@ def give_follow_ups(setup: Setup, user_id: int) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    wanted = OVERDUE + TODAY + COMING
-    chosen = random.Random(13).sample(free, max(0, min(wanted, len(free) - LEFT_AVAILABLE)))
-    overdue = chosen[: round(len(chosen) * OVERDUE / wanted)]
-    today = chosen[len(overdue) : len(overdue) + round(len(chosen) * TODAY / wanted)]
-    coming = chosen[len(overdue) + len(today) :]
+    wanted = overdue + today + coming
+    chosen = random.Random(user_id).sample(free, max(0, min(wanted, len(free) - LEFT_AVAILABLE)))
+    before = chosen[: round(len(chosen) * overdue / wanted)]
+    later = chosen[len(before) : len(before) + round(len(chosen) * today / wanted)]
+    after = chosen[len(before) + len(later) :]
 
     now = timezone.now()
     start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
     end = start + dt.timedelta(days=1)
     minute = dt.timedelta(minutes=1)
     groups = [
-        (overdue, start - dt.timedelta(days=OVERDUE_DAYS), start - minute),
-        (today, min(now + minute, end - 2 * minute), end - minute),
-        (coming, end, end + dt.timedelta(days=COMING_DAYS)),
+        (before, start - dt.timedelta(days=OVERDUE_DAYS), start - minute),
+        (later, min(now + minute, end - 2 * minute), end - minute),
+        (after, end, end + dt.timedelta(days=COMING_DAYS)),
     ]
     for pks, first, last in groups:
         slots = max(1, min(len(pks), round(SLOTS * len(pks) / wanted)))
@@ -500,7 +502,8 @@ def build(args: argparse.Namespace, env: dict[str, str], name: str) -> tuple[Set
     from django.db import connections
 
     setup = prepare(2)
-    give_follow_ups(setup, setup.first_user + 1)
+    give_follow_ups(setup, setup.first_user, overdue=0, today=TODAY, coming=0)
+    give_follow_ups(setup, setup.first_user + 1, overdue=OVERDUE, today=TODAY, coming=COMING)
     counts = [follow_up_counts(setup.first_user + n) for n in range(2)]
     connections.close_all()
     return setup, counts

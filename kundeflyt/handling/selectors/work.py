@@ -12,6 +12,7 @@ from django.utils import timezone
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.visibility import campaigns_open_to, campaigns_visible_to
 from kundeflyt.campaigns.calling_hours import follows_consumer_rules, opens_at, when_words
+from kundeflyt.campaigns.config import campaign_config
 from kundeflyt.campaigns.models import Campaign, Segment
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement
 from kundeflyt.handling.selectors.names import names
@@ -169,25 +170,33 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
     follow_ups = _listed(
         user, my_follow_ups(user, since=start, until=end).select_related("customer")
     )
+    # What the configuration's names have (campaigns with their CRM and data owner, outcomes,
+    # users) is not joined; the customers are.
+    directory = names(user)
     meetings = list(
         Meeting.objects.filter(
             booked_by=user, deleted_at__isnull=True, starts_at__gte=start, starts_at__lt=end
         )
-        .select_related("customer", "campaign")
+        .select_related("customer")
         .order_by("starts_at")
     )
+    for meeting in meetings:
+        directory.attach(meeting, "campaign")
     corrections = list(
         CorrectionRequest.objects.filter(to_user=user, status=CorrectionRequest.Status.OPEN)
-        .select_related("event__customer", "event__outcome", "event__campaign", "actor_user")
+        .select_related("event__customer")
         .order_by("created_at")
     )
-    open_campaigns = list(
+    for correction in corrections:
+        directory.attach(correction, "actor_user")
+        directory.attach(correction.event, "outcome", "campaign")
+    waiting = dict(
         campaigns_open_to(user)
-        .select_related("crm__data_owner")
-        .prefetch_related("segments")
         .annotate(waiting=_waiting(now))
         .order_by("name")
+        .values_list("pk", "waiting")
     )
+    open_campaigns = [directory.campaigns[pk] for pk in waiting]
     register = register_stale_since(now, register_latest()) if open_campaigns else None
     today_start, today_end = day_bounds(today)
     # Counted as the reports count them (rule 6): for whom and when it counts, if it counts.
@@ -209,7 +218,7 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
         follow_ups=follow_ups,
         meetings=meetings,
         corrections=corrections,
-        campaigns=[_campaign_work(c, c.waiting, now, register) for c in open_campaigns],
+        campaigns=[_campaign_work(user, c, waiting[c.pk], now, register) for c in open_campaigns],
         results={k: v or 0 for k, v in mine_today.items()},
     )
 
@@ -244,13 +253,17 @@ def _waiting(now: dt.datetime) -> _CountOf:
 
 
 def _campaign_work(
-    campaign: Campaign, waiting: int, now: dt.datetime, register_stale: dt.datetime | None
+    user: User,
+    campaign: Campaign,
+    waiting: int,
+    now: dt.datetime,
+    register_stale: dt.datetime | None,
 ) -> CampaignWork:
-    opens = opens_at(campaign, now)  # no query: the CRM is selected with the campaign
+    opens = opens_at(campaign, now)  # no query: the names hold the campaign with its CRM
     stale = register_stale if follows_consumer_rules(campaign) else None
     return CampaignWork(
         campaign,
-        list(campaign.segments.all()),
+        list(campaign_config(campaign, user).segments),
         waiting,
         waiting_more=waiting >= WAITING_COUNTED,
         opens=when_words(opens, now) if opens is not None else None,
