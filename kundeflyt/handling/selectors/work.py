@@ -163,10 +163,11 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
     overdue: list[Placement] = []
     overdue_count = 0
     if day == today:
-        overdue = my_overdue(user, shown=OVERDUE_OPEN + 1)
-        overdue_count = len(overdue)
+        # How many comes with the first few (a window count), not in a query of its own.
+        overdue = my_overdue(user, shown=OVERDUE_OPEN, counted=True)
+        overdue_count = overdue[0].overdue_count if overdue else 0  # type: ignore[attr-defined]
         if overdue_count > OVERDUE_OPEN:
-            overdue, overdue_count = [], my_follow_ups(user, until=start).count()
+            overdue = []
     follow_ups = _listed(
         user, my_follow_ups(user, since=start, until=end).select_related("customer")
     )
@@ -223,10 +224,13 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
     )
 
 
-def my_overdue(user: User, *, shown: int = OVERDUE_SHOWN) -> list[Placement]:
-    """The user's follow-ups due before today, the latest first, at most ``shown``."""
+def my_overdue(user: User, *, shown: int = OVERDUE_SHOWN, counted: bool = False) -> list[Placement]:
+    """The user's follow-ups due before today, the latest first, at most ``shown``; with
+    ``counted`` each carries ``overdue_count``, how many there are in all."""
     start, _end = day_bounds(timezone.localdate())
     earlier = my_follow_ups(user, until=start).select_related("customer")
+    if counted:
+        earlier = earlier.annotate(overdue_count=Window(Count("pk")))
     return _listed(user, earlier.order_by("-follow_up_at", "-pk")[:shown])
 
 
