@@ -163,7 +163,7 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
     overdue: list[Placement] = []
     overdue_count = 0
     if day == today:
-        # How many comes with the first few (a window count), not in a query of its own.
+        # How many comes with the first few, not in a query of its own.
         overdue = my_overdue(user, shown=OVERDUE_OPEN, counted=True)
         overdue_count = overdue[0].overdue_count if overdue else 0  # type: ignore[attr-defined]
         if overdue_count > OVERDUE_OPEN:
@@ -228,10 +228,11 @@ def my_overdue(user: User, *, shown: int = OVERDUE_SHOWN, counted: bool = False)
     """The user's follow-ups due before today, the latest first, at most ``shown``; with
     ``counted`` each carries ``overdue_count``, how many there are in all."""
     start, _end = day_bounds(timezone.localdate())
-    earlier = my_follow_ups(user, until=start).select_related("customer")
-    if counted:
-        earlier = earlier.annotate(overdue_count=Window(Count("pk")))
-    return _listed(user, earlier.order_by("-follow_up_at", "-pk")[:shown])
+    earlier = my_follow_ups(user, until=start)
+    rows = earlier.select_related("customer")
+    if counted:  # counted once, without the customers (a window count would join them all)
+        rows = rows.annotate(overdue_count=_CountOf(earlier.order_by().values("pk")))
+    return _listed(user, rows.order_by("-follow_up_at", "-pk")[:shown])
 
 
 WAITING_COUNTED = 1000  # "1000+": counting further would read the whole campaign
