@@ -131,7 +131,7 @@ def _present_next(
         return htmx_redirect(request, reverse("handling:my_work"))
     if show:
         request.current_placement = selection.placement  # type: ignore[attr-defined]
-        return _screen_page(request, selection.placement)
+        return _screen_page(request, selection.placement, swap=True)
     return htmx_redirect(request, reverse("handling:screen"))
 
 
@@ -249,8 +249,12 @@ def screen(request: HttpRequest) -> HttpResponseBase:
     return _screen_page(request, placement)
 
 
-def _screen_page(request: HttpRequest, placement: Placement) -> HttpResponse:
+def _screen_page(request: HttpRequest, placement: Placement, *, swap: bool = False) -> HttpResponse:
+    """The customer screen; ``swap``: only what an htmx save swaps in (swap.html), not the
+    menu and the rest of the page around it, which the browser already shows."""
     context = _screen_context(request, placement)
+    if swap:
+        context["base"] = "swap.html"
     access_record(request.user, Kind.SCREEN, [placement.pk])
     return render(request, "handling/screen.html", context)
 
