@@ -1,6 +1,7 @@
 """Next-customer claims per second: ``customer_present_next`` against the bare SQL (pgbench).
 
     .venv/bin/python bench/claims.py [--workers 32] [--customers 20000] [--seconds 10]
+                                     [--processes 1]
 
 Creates its own PostgreSQL database (kundeflyt_bench_<pid>) on the server of
 ``--database-url``, migrates it, seeds one campaign, measures, prints one table and drops the
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -256,28 +258,58 @@ def release_all() -> None:
 # --- customer_present_next through Django ------------------------------------------------
 
 
-def measure_django(seeded: Seeded, seconds: float) -> Figure:
+def measure_django(seeded: Seeded, seconds: float, processes: int = 1) -> Figure:
     """Every worker thread (its own connection) asks for the next customer again and again;
-    each ask lets go of the customer it had and claims another."""
+    each ask lets go of the customer it had and claims another. With ``processes`` above one
+    the workers are shared out over that many forked processes, as gunicorn's workers are,
+    so that one interpreter's lock does not bound the figure."""
+    if processes > 1:
+        latencies, empty, elapsed = _in_processes(seeded, seconds, processes)
+    else:
+        latencies, empty, elapsed = _claim_loop(seeded.workers, seeded.campaign, seconds)
+    every = sorted(latencies)
+    label = "customer_present_next (Django)"
+    if processes > 1:
+        label = f"customer_present_next ({processes} proc.)"
+    return Figure(
+        label=label,
+        claims=len(every) - empty,
+        seconds=elapsed,
+        mean_ms=statistics.fmean(every) * 1000 if every else 0.0,
+        p95_ms=every[int(len(every) * 0.95)] * 1000 if every else None,
+        empty=empty,
+    )
+
+
+Loop = tuple[list[float], int, float]  # each ask's seconds, asks that found nobody, seconds
+
+
+def _claim_loop(
+    agents: list[User],
+    campaign: Campaign,
+    seconds: float,
+    all_ready: Callable[[], object] | None = None,
+) -> Loop:
+    """One thread per agent, all warmed up before the clock starts (``all_ready`` waits for
+    the other processes' too)."""
     from django.db import connection
 
     from kundeflyt.handling.services import customer_present_next
 
-    workers = seeded.workers
-    barrier = threading.Barrier(len(workers) + 1)
+    barrier = threading.Barrier(len(agents) + 1)
     stop = threading.Event()
-    latencies: list[list[float]] = [[] for _ in workers]
-    empty = [0] * len(workers)
+    latencies: list[list[float]] = [[] for _ in agents]
+    empty = [0] * len(agents)
     errors: list[BaseException] = []
 
     def work(index: int, agent: User) -> None:
         try:
             connection.ensure_connection()
-            customer_present_next(agent, campaign=seeded.campaign)  # warm: permissions cached
+            customer_present_next(agent, campaign=campaign)  # warm: permissions cached
             barrier.wait()
             while not stop.is_set():
                 started = time.perf_counter()
-                selection = customer_present_next(agent, campaign=seeded.campaign)
+                selection = customer_present_next(agent, campaign=campaign)
                 latencies[index].append(time.perf_counter() - started)
                 if selection is None:
                     empty[index] += 1
@@ -290,11 +322,13 @@ def measure_django(seeded: Seeded, seconds: float) -> Figure:
 
     threads = [
         threading.Thread(target=work, args=(i, agent), daemon=True)
-        for i, agent in enumerate(workers)
+        for i, agent in enumerate(agents)
     ]
     for thread in threads:
         thread.start()
     barrier.wait()
+    if all_ready is not None:
+        all_ready()
     started = time.monotonic()
     time.sleep(seconds)
     stop.set()
@@ -303,16 +337,45 @@ def measure_django(seeded: Seeded, seconds: float) -> Figure:
     elapsed = time.monotonic() - started
     if errors:
         raise RuntimeError(f"a worker failed: {errors[0]!r}") from errors[0]
+    return [t for mine in latencies for t in mine], sum(empty), elapsed
 
-    every = sorted(t for mine in latencies for t in mine)
-    claims = len(every) - sum(empty)
-    return Figure(
-        label="customer_present_next (Django)",
-        claims=claims,
-        seconds=elapsed,
-        mean_ms=statistics.fmean(every) * 1000 if every else 0.0,
-        p95_ms=every[int(len(every) * 0.95)] * 1000 if every else None,
-        empty=sum(empty),
+
+def _in_processes(seeded: Seeded, seconds: float, processes: int) -> Loop:
+    """``_claim_loop`` in forked processes that start the clock together."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(processes + 1)
+    results = context.Queue()
+
+    def child(agents: list[User]) -> None:
+        try:
+            results.put(_claim_loop(agents, seeded.campaign, seconds, ready.wait))
+        except BaseException as error:
+            ready.abort()
+            results.put(repr(error))
+
+    children = [
+        context.Process(target=child, args=(seeded.workers[n::processes],), daemon=True)
+        for n in range(processes)
+    ]
+    for process in children:
+        process.start()
+    ready.wait(timeout=120)
+    gathered = [results.get(timeout=seconds + 120) for _ in children]
+    for process in children:
+        process.join(timeout=30)
+    failed = [g for g in gathered if isinstance(g, str)]
+    if failed:
+        raise RuntimeError(f"a worker process failed: {failed[0]}")
+    loops = [g for g in gathered if not isinstance(g, str)]
+    return (
+        [t for latencies, _empty, _elapsed in loops for t in latencies],
+        sum(empty for _latencies, empty, _elapsed in loops),
+        max(elapsed for _latencies, _empty, elapsed in loops),
     )
 
 
@@ -449,6 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=32, help="concurrent agents (32)")
     parser.add_argument("--customers", type=int, default=20_000, help="customers (20000)")
     parser.add_argument("--seconds", type=float, default=10, help="length of each run (10)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="share the Django workers out over this many processes (1: threads of one)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="pgbench threads (2)")
     parser.add_argument(
         "--database-url",
@@ -460,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1 or args.customers < args.workers or args.seconds <= 0:
         parser.error("need at least one worker, as many customers as workers, and some seconds")
+    if not 1 <= args.processes <= args.workers:
+        parser.error("need between one process and one per worker")
 
     name = f"kundeflyt_bench_{os.getpid()}"
     database_url = with_database(args.database_url, name)
@@ -482,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         load_before = os.getloadavg()[0]
-        django_figure = measure_django(seeded, args.seconds)
+        django_figure = measure_django(seeded, args.seconds, args.processes)
         held_django = check_holds()
         release_all()
         vacuum()
