@@ -197,7 +197,8 @@ def my_work(user: User, *, day: dt.date | None = None) -> MyWork:
         .order_by("name")
         .values_list("pk", "waiting")
     )
-    open_campaigns = [directory.campaigns[pk] for pk in waiting]
+    # A campaign made since this request read the configuration's version shows next time.
+    open_campaigns = [directory.campaigns[pk] for pk in waiting if pk in directory.campaigns]
     register = register_stale_since(now, register_latest()) if open_campaigns else None
     today_start, today_end = day_bounds(today)
     # Counted as the reports count them (rule 6): for whom and when it counts, if it counts.
