@@ -34,6 +34,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -427,6 +429,34 @@ def stop_gunicorn(server: subprocess.Popen[bytes] | None) -> None:
         server.wait(timeout=5)
 
 
+Servers = list[subprocess.Popen[bytes]]
+
+
+@contextmanager
+def bench_database(server_url: str, name: str, *, keep: bool = False) -> Iterator[Servers]:
+    """The run's own database ``name`` on ``server_url``; yields the list the run adds its
+    gunicorns to. At the end, also on an error, Ctrl-C or SIGTERM (``_interrupted``), the
+    gunicorns are stopped, Django's connections closed and the database dropped (with
+    ``keep``, its address is printed instead)."""
+    servers: Servers = []
+    create_database(server_url, name)
+    try:
+        yield servers
+    finally:
+        try:
+            for server in servers:
+                stop_gunicorn(server)
+            if "django" in sys.modules:
+                from django.db import connections
+
+                connections.close_all()
+        finally:
+            if keep:
+                print(f"kept: {with_database(server_url, name)}")
+            else:
+                drop_database(server_url, name)
+
+
 def tail(log: Path, lines: int = 30) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
@@ -795,21 +825,11 @@ def main(argv: list[str] | None = None) -> int:
 
     name = f"kundeflyt_bench_http_{os.getpid()}"
     database_url = with_database(args.database_url, name)
-    servers: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="kundeflyt_agent_loop_") as scratch:
-        create_database(args.database_url, name)
-        try:
-            return measure(args, database_url, Path(scratch), servers)
-        finally:
-            try:
-                for server in servers:
-                    stop_gunicorn(server)
-                if "django" in sys.modules:
-                    from django.db import connections
-
-                    connections.close_all()
-            finally:
-                drop_database(args.database_url, name)
+    with (
+        tempfile.TemporaryDirectory(prefix="kundeflyt_agent_loop_") as scratch,
+        bench_database(args.database_url, name) as servers,
+    ):
+        return measure(args, database_url, Path(scratch), servers)
 
 
 def measure(

@@ -48,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agent_loop import (
     Setup,
-    create_database,
-    drop_database,
+    _interrupted,
+    bench_database,
     free_port,
     manage,
     measure_pgbench,
@@ -507,10 +507,6 @@ def measure(args: argparse.Namespace, database_url: str, workdir: Path, servers:
     return 0
 
 
-def _interrupted(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -531,24 +527,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupted)
     name = f"kundeflyt_api_bench_{os.getpid()}"
     database_url = with_database(args.database_url, name)
-    servers: list[Any] = []
-    with tempfile.TemporaryDirectory(prefix="kundeflyt_api_bench_") as scratch:
-        create_database(args.database_url, name)
-        try:
-            return measure(args, database_url, Path(scratch), servers)
-        finally:
-            try:
-                for server in servers:
-                    stop_gunicorn(server)
-                if "django" in sys.modules:
-                    from django.db import connections
-
-                    connections.close_all()
-            finally:
-                if args.keep:
-                    print(f"kept: {database_url}")
-                else:
-                    drop_database(args.database_url, name)
+    with (
+        tempfile.TemporaryDirectory(prefix="kundeflyt_api_bench_") as scratch,
+        bench_database(args.database_url, name, keep=args.keep) as servers,
+    ):
+        return measure(args, database_url, Path(scratch), servers)
 
 
 if __name__ == "__main__":

@@ -48,8 +48,7 @@ from agent_loop import (
     Pgbench,
     Setup,
     _interrupted,
-    create_database,
-    drop_database,
+    bench_database,
     free_port,
     manage,
     measure_pgbench,
@@ -735,21 +734,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupted)
 
     name = f"kundeflyt_bench_open_{os.getpid()}"
-    servers: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="kundeflyt_open_loop_") as scratch:
-        create_database(args.database_url, name)
-        try:
-            return measure(args, name, Path(scratch), servers)
-        finally:
-            try:
-                for server in servers:
-                    stop_gunicorn(server)
-                if "django" in sys.modules:
-                    from django.db import connections
-
-                    connections.close_all()
-            finally:
-                drop_database(args.database_url, name)
+    with (
+        tempfile.TemporaryDirectory(prefix="kundeflyt_open_loop_") as scratch,
+        bench_database(args.database_url, name) as servers,
+    ):
+        return measure(args, name, Path(scratch), servers)
 
 
 def measure(

@@ -44,8 +44,7 @@ from agent_loop import (
     Browser,
     Setup,
     _interrupted,
-    create_database,
-    drop_database,
+    bench_database,
     free_port,
     log_in_and_start,
     manage,
@@ -54,7 +53,6 @@ from agent_loop import (
     server_version,
     setup_django,
     start_gunicorn,
-    stop_gunicorn,
     tail,
     wait_until_serving,
     with_database,
@@ -476,21 +474,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupted)
 
     name = f"kundeflyt_bench_pages_{os.getpid()}"
-    servers: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="kundeflyt_pages_") as scratch:
-        create_database(args.database_url, name)
-        try:
-            return measure(args, wrk, name, Path(scratch), servers)
-        finally:
-            try:
-                for server in servers:
-                    stop_gunicorn(server)
-                if "django" in sys.modules:
-                    from django.db import connections
-
-                    connections.close_all()
-            finally:
-                drop_database(args.database_url, name)
+    with (
+        tempfile.TemporaryDirectory(prefix="kundeflyt_pages_") as scratch,
+        bench_database(args.database_url, name) as servers,
+    ):
+        return measure(args, wrk, name, Path(scratch), servers)
 
 
 def build(args: argparse.Namespace, env: dict[str, str], name: str) -> tuple[Setup, list[str]]:
