@@ -346,15 +346,14 @@ def outcome_save(request: HttpRequest) -> HttpResponseBase:
     agent chose: the next customer, My work, or this customer again."""
     user = user_of(request)
     # The registration itself checks under its lock that the user holds this customer, so
-    # the held customer is not read first; only a refusal shown on the screen reads it.
+    # the held customer is not read first; only a refusal reads it, and answers as not open
+    # when it is not the customer posted.
     try:
         customer_id = parse_id(request.POST.get("customer"), field="customer")
     except DomainError:
-        customer_id = 0  # no customer of this user: refused below as not open
+        customer_id = 0  # no customer: the registration refuses it, answered as not open
     try:
         arguments = outcome_arguments(request.POST, user)
-        if not customer_id:
-            raise _not_open()
         event = outcome_register(
             user,
             customer_id=customer_id,
