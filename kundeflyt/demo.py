@@ -63,6 +63,7 @@ from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
 from kundeflyt.handling.transitions import after_outcome
 from kundeflyt.privacy.register import RegisterFile, register_replace
 from kundeflyt.reports.rollup import rollup_rebuild
+from kundeflyt.telephony.models import Purpose, SmsTemplate
 
 DATA_OWNER_NAME = "Nordlys Energi AS"
 PASSWORD = "demo1234"  # The demo logins are printed on every run; never use them in production.
@@ -565,6 +566,7 @@ class _Builder:
             min_minutes_between_attempts=60,
             calls_enabled=True,
             sms_enabled=True,
+            sms_sender="NordlysEn",
             visible_from=self.setup_at.astimezone(OSLO).date(),
             segments=[
                 ("Østlandet", 55),
@@ -590,6 +592,31 @@ class _Builder:
             weight_factor={"meeting_booked": 0.2},
         )
         kit.campaign.teams.set(Team.objects.filter(name__in=TEAMS))
+        SmsTemplate.objects.bulk_create(
+            [
+                SmsTemplate(
+                    campaign=kit.campaign,
+                    name="Avtalen",
+                    purpose=Purpose.SERVICE,
+                    position=1,
+                    text=(
+                        "Hei {navn}! Takk for praten. Her er avtalen: "
+                        "https://nordlysenergi.example/avtale – du har 14 dagers angrerett. "
+                        "Hilsen {selger}, Nordlys Energi"
+                    ),
+                ),
+                SmsTemplate(
+                    campaign=kit.campaign,
+                    name="Vintertilbud",
+                    purpose=Purpose.MARKETING,
+                    position=2,
+                    text=(
+                        "Hei {navn}! Tre måneder uten månedsavgift på Spotpris. Svar JA, så "
+                        "ringer vi deg. Svar STOPP for å melde deg av. Nordlys Energi"
+                    ),
+                ),
+            ]
+        )
         return kit
 
     # --- Customers ----------------------------------------------------------------------------
@@ -665,7 +692,7 @@ class _Builder:
             "city": city,
             "newsletter": rng.random() < 0.3,
         }
-        customer = {
+        customer: dict[str, Any] = {
             "customer_id": f"P{200000 + n}",
             "name": f"{first} {last}",
             "phone1": self._mobile(),
@@ -673,6 +700,9 @@ class _Builder:
             "email": email,
             "fields": fields,
         }
+        if fields["newsletter"]:  # signed up on the web site: consented to marketing (§ 15)
+            customer["marketing_consent_on"] = (self.imported_at - dt.timedelta(days=90)).date()
+            customer["marketing_consent_source"] = "Nyhetsbrev, nordlysenergi.example"
         region = 0 if postcode[0] in "0123" else 1 if postcode[0] in "456" else 2
         return customer, self._segment(kit, region)
 

@@ -43,6 +43,8 @@ JOBS = (
     ),
     # Webhook messages whose worker was lost, or whose retry the backend could not defer.
     Job("webhooks-due", "kundeflyt.webhooks.tasks.deliveries_due_task", {"minute": "*/5"}),
+    # SMS whose retry the backend could not defer; sendings a lost worker left half-way.
+    Job("sms-due", "kundeflyt.telephony.tasks.sms_due_task", {"minute": "*"}),
     # Files of expired exports; idempotency keys past their day.
     Job("exports-purge", "kundeflyt.exports.tasks.exports_purge_task", {"minute": "15"}),
     Job("idempotency", "kundeflyt.api.tasks.idempotency_keys_purge_task", {"minute": "45"}),

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "kundeflyt.api",
     "kundeflyt.webhooks",
     "kundeflyt.privacy",
+    "kundeflyt.telephony",
     "ninja",  # the API's docs page from its own static files (no CDN, no inline script)
     "django_tasks",  # Django's tasks API (the backport) for imports and large exports
     "django_tasks_db",  # …with its database backend: work survives a restart
@@ -220,6 +221,20 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 # Webhooks go to public addresses only, unless this allows private ones (tests, closed nets).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS")
+# Calls and SMS (S7). Providers' credentials are sealed with this key (Fernet); keep it when
+# SECRET_KEY is rotated, or the stored credentials must be entered again.
+CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY", SECRET_KEY)
+# The address providers call back (delivery reports, call progress, incoming SMS): this
+# server as the internet reaches it, e.g. https://kundeflyt.example.no. Empty: no callbacks
+# are asked for, and statuses stop at "sent".
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+# The providers' API addresses; set only to reach a test double or a regional endpoint.
+TELEPHONY_API_URLS = {
+    "46elks": os.environ.get("ELKS_API_URL", "https://api.46elks.com/a1"),
+    "twilio": os.environ.get("TWILIO_API_URL", "https://api.twilio.com/2010-04-01"),
+}
+# How long the worker waits for a provider's answer.
+TELEPHONY_TIMEOUT_SECONDS = float(os.environ.get("TELEPHONY_TIMEOUT_SECONDS", "10"))
 # How long a selection (the agent's current customer) lives without a renewal from the screen.
 SELECTION_LEASE_SECONDS = int(os.environ.get("SELECTION_LEASE_SECONDS", "120"))
 

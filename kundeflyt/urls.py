@@ -41,6 +41,7 @@ urlpatterns = [
     path("imports/", include("kundeflyt.imports.urls")),
     path("exports/", include("kundeflyt.exports.urls")),
     path("privacy/", include("kundeflyt.privacy.urls")),
+    path("telephony/", include("kundeflyt.telephony.urls")),
     path("api/v1/", api.urls),
     path("", include("kundeflyt.handling.urls")),
 ]

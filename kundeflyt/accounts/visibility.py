@@ -159,6 +159,9 @@ OWNER_PATHS: dict[str, str] = {
     "handling.meeting": "customer__crm__data_owner",
     "handling.correctionrequest": "event__customer__crm__data_owner",
     "common.auditentry": "customer__crm__data_owner",
+    "telephony.provideraccount": "data_owner",
+    "telephony.smstemplate": "campaign__crm__data_owner",
+    "telephony.sms": "data_owner",
 }
 
 # Rows every staff user the admin lets in may see: one list for every data owner.

@@ -30,6 +30,7 @@ from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.admin import CRMListFilter, crms_with_owner
 from kundeflyt.flows.models import Outcome
 from kundeflyt.privacy.register import register_latest, register_stale_since
+from kundeflyt.telephony.admin import SmsTemplateInline
 
 
 class OutcomeWithFlowField(forms.ModelChoiceField):
@@ -303,7 +304,16 @@ class CampaignAdmin(OwnerScopedAdmin):
                 ),
             },
         ),
-        (_("Add-on services"), {"fields": ("calls_enabled", "sms_enabled")}),
+        (
+            _("Add-on services"),
+            {
+                "fields": (("calls_enabled", "caller_number"), ("sms_enabled", "sms_sender")),
+                "description": _(
+                    "SMS go through the data owner's provider (Calls and SMS › providers); "
+                    "without one they land in the SMS outbox. Templates are below."
+                ),
+            },
+        ),
         (_("Money"), {"fields": ("currency",)}),
     )
     inlines = (
@@ -312,6 +322,7 @@ class CampaignAdmin(OwnerScopedAdmin):
         OutcomeOptionInline,
         ExtraFieldInline,
         ProductInline,
+        SmsTemplateInline,
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:

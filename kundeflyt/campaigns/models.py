@@ -94,6 +94,23 @@ class Campaign(models.Model):
     )
     calls_enabled = models.BooleanField(_("calls (integrated telephony)"), default=False)
     sms_enabled = models.BooleanField(_("SMS"), default=False)
+    # Who the customer sees calling or texting (rule 11: never a hidden number).
+    sms_sender = models.CharField(
+        _("SMS sender"),
+        max_length=15,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("A name of 3–11 letters and digits, or a phone number."),
+    )
+    caller_number = models.CharField(
+        _("number calls come from"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The number the customer sees. A hidden number is not allowed."),
+    )
     currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
 
     objects = ConfigManager()
@@ -116,7 +133,15 @@ class Campaign(models.Model):
 
     def clean(self) -> None:
         from kundeflyt.campaigns.calling_hours import calling_hours
+        from kundeflyt.telephony.senders import caller_number_clean, sms_sender_clean
 
+        try:
+            self.sms_sender = sms_sender_clean(self.sms_sender)
+            self.caller_number = caller_number_clean(self.caller_number)
+        except DomainError as refused:
+            raise ValidationError({refused.field or "sms_sender": refused.message}) from None
+        if self.sms_enabled and not self.sms_sender:
+            raise ValidationError({"sms_sender": _("Give the sender the customers will see.")})
         if self.crm_id is None:
             return
         start, end = calling_hours(self)

@@ -199,6 +199,11 @@ class Customer(models.Model):
     contact_basis_source = models.CharField(
         _("source"), max_length=200, blank=True, default="", db_default=""
     )
+    # Prior consent to marketing by SMS or e-mail (markedsføringsloven § 15): when, and how.
+    marketing_consent_on = models.DateField(_("consented to marketing"), null=True, blank=True)
+    marketing_consent_source = models.CharField(
+        _("consent given how"), max_length=200, blank=True, default="", db_default=""
+    )
     # The import that created it, to select "the customers of that file" and give them out.
     # A string reference: the imports app builds on this one, never the reverse.
     import_batch = models.ForeignKey(

@@ -15,6 +15,16 @@
   });
 
   document.addEventListener("keydown", function (event) {
+    // A dialog on top (the SMS dialog) owns the keyboard: Ctrl+Enter sends its form.
+    var dialog = document.querySelector("dialog[open]");
+    if (dialog) {
+      var own = dialog.querySelector("form:not([method=dialog])");
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && own) {
+        event.preventDefault();
+        own.requestSubmit();
+      }
+      return;
+    }
     var form = document.getElementById("outcome-form");
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form) {
       event.preventDefault();
@@ -77,6 +87,19 @@
         b.disabled = true;
       });
     }
+  });
+
+  // The SMS dialog opens when its content arrives; the cursor goes where the agent was, or
+  // to the message.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "sms-dialog-body") { return; }
+    var dialog = document.getElementById("sms-dialog");
+    if (!dialog.open) { dialog.showModal(); }
+    var from = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var field = (from && from.id === "sms-template" && document.getElementById("sms-template")) ||
+      dialog.querySelector("#sms-text:not([readonly])") || dialog.querySelector("#sms-template");
+    if (field) { field.focus(); }
   });
 
   // After the outcome's own fields arrive, put the cursor in the first of them.

@@ -1,0 +1,24 @@
+"""Providers of calls and SMS, each behind ``base.Backend``."""
+
+from __future__ import annotations
+
+from kundeflyt.telephony.backends.base import Backend
+from kundeflyt.telephony.backends.console import ConsoleBackend
+from kundeflyt.telephony.backends.elks import ElksBackend
+from kundeflyt.telephony.backends.twilio import TwilioBackend
+from kundeflyt.telephony.credentials import secret_of
+from kundeflyt.telephony.models import Backend as BackendName
+from kundeflyt.telephony.models import ProviderAccount
+
+BACKENDS: dict[str, type[Backend]] = {
+    BackendName.CONSOLE: ConsoleBackend,
+    BackendName.ELKS: ElksBackend,
+    BackendName.TWILIO: TwilioBackend,
+}
+
+
+def backend_for(account: ProviderAccount) -> Backend:
+    secret = "" if account.backend == BackendName.CONSOLE else None
+    if secret is None:
+        secret = secret_of(account.sealed_secret, account.secret_variable)
+    return BACKENDS[account.backend](account, secret)

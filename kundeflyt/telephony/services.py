@@ -1,0 +1,449 @@
+"""SMS to and from customers (S7): writing one from the customer screen, sending it through
+the data owner's provider, and what the provider tells back (delivery, replies, STOPP).
+
+An SMS is written in the agent's request and sent by a worker after the commit
+(``sms_attempt``), so a slow provider never holds a page or a lock. It is sent at most once:
+a worker takes it with a conditional claim, and tries again only after a failure that proves
+nothing went out (no connection, or the provider said it was overloaded), on a growing
+delay; any other failure is final and shown to the agent, never retried blindly. The block
+list and consent are checked when it is written and again just before it goes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.campaigns.calling_hours import follows_consumer_rules
+from kundeflyt.campaigns.models import Campaign
+from kundeflyt.common.actors import Process, actor_fields
+from kundeflyt.common.audit import audit
+from kundeflyt.common.bounds import bounded_text
+from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
+from kundeflyt.common.phones import phone_search_variants
+from kundeflyt.crm.models import BlockedNumber, Customer, customers_with_phone, has_blocked_number
+from kundeflyt.handling.selectors.work import current_selection
+from kundeflyt.privacy.models import PrivacyRequest, Right
+from kundeflyt.telephony.backends import backend_for
+from kundeflyt.telephony.backends.base import InboundSms, OutgoingSms, ProviderError, StatusReport
+from kundeflyt.telephony.credentials import check_variable, seal
+from kundeflyt.telephony.models import (
+    SMS_TEXT_LENGTH,
+    Backend,
+    ProviderAccount,
+    Purpose,
+    Sms,
+    SmsTemplate,
+)
+from kundeflyt.telephony.sms_text import fill, measure, placeholders
+
+logger = logging.getLogger(__name__)
+
+# After a failure that proves nothing was sent: try again after these, then give up.
+RETRY_DELAYS = tuple(dt.timedelta(seconds=s) for s in (10, 60, 5 * 60, 15 * 60, 60 * 60))
+# A message a worker took and never finished (the worker died mid-send) may have gone out:
+# after this it is marked failed for a person to look at, never sent again.
+SENDING_GIVE_UP = dt.timedelta(minutes=10)
+STOP_WORDS = frozenset({"STOPP", "STOP", "STANS", "AVMELD"})
+INBOUND = Process("sms-inbound")
+# Statuses only move forward: a late "sent" never undoes "delivered".
+RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2, "received": 2}
+
+
+def account_for(data_owner_id: int) -> ProviderAccount:
+    """The data owner's provider; the console until an administrator sets one up."""
+    account = ProviderAccount.objects.filter(data_owner_id=data_owner_id).first()
+    return account or ProviderAccount(data_owner_id=data_owner_id, backend=Backend.CONSOLE)
+
+
+def template_values(customer: Customer, agent: User) -> dict[str, str]:
+    """What a template's placeholders stand for: the card's fields by key (Norwegian aliases
+    for the standard ones), and the agent's first name."""
+    values = {key: str(value) for key, value in (customer.fields or {}).items() if value}
+    standard = {
+        "name": customer.name,
+        "navn": customer.name,
+        "customer_id": customer.customer_id,
+        "kundenr": customer.customer_id,
+        "email": customer.email,
+        "epost": customer.email,
+        "agent": agent.first_name or agent.get_username(),
+        "selger": agent.first_name or agent.get_username(),
+    }
+    return values | {k: v for k, v in standard.items() if v}
+
+
+@dataclass(frozen=True)
+class SmsContext:
+    """What sending an SMS to the customer on the user's screen rests on."""
+
+    customer: Customer
+    campaign: Campaign
+    templates: list[SmsTemplate]
+
+
+def sms_context(user: User, customer_id: int) -> SmsContext:
+    """The customer the user has open in the customer screen, if its campaign sends SMS:
+    an SMS goes from the screen, where the campaign (and with it the sender and the
+    templates) is known."""
+    require(user, Perm.CUSTOMER_HANDLING)
+    require(user, Perm.SMS)
+    placement = current_selection(user)
+    if placement is None or placement.pk != customer_id:
+        raise Conflict(
+            _("Open the customer in the customer screen to send an SMS."), field="customer"
+        )
+    campaign = placement.campaign
+    if not campaign.sms_enabled:
+        raise NotAllowed(_("The campaign does not send SMS."), field="customer")
+    if not campaign.sms_sender:
+        raise DomainError(
+            _("The campaign has no SMS sender yet: ask its administrator."), field="customer"
+        )
+    templates = list(SmsTemplate.objects.filter(campaign=campaign))
+    return SmsContext(placement.customer, campaign, templates)
+
+
+def refusal(customer: Customer, campaign: Campaign, phone: str, purpose: str) -> str:
+    """Why the message may not go to ``phone`` now; empty when it may."""
+    if customer.anonymised_at is not None:
+        return _("The customer has been anonymised.")
+    owner_id = campaign.crm.data_owner_id
+    if customer.objected_at is not None or has_blocked_number(owner_id, [phone]):
+        return _("The number is on the block list.")
+    if (
+        purpose == Purpose.MARKETING
+        and follows_consumer_rules(campaign)
+        and customer.marketing_consent_on is None
+    ):
+        return _(
+            "Marketing by SMS needs the customer's prior consent (markedsføringsloven § 15). "
+            "Record it on the card, or send a service message."
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    purpose: str
+    template: SmsTemplate | None
+    unfilled: list[str]  # placeholders with no value for this customer
+
+
+def sms_draft(
+    context: SmsContext, agent: User, *, template_id: str | int | None, text: str, purpose: str
+) -> Draft:
+    """The message as it would go: a template filled in for the customer, or the agent's
+    own text. A template decides the purpose; the agent decides it for their own text."""
+    template = None
+    if template_id not in (None, ""):
+        template = next((t for t in context.templates if str(t.pk) == str(template_id)), None)
+        if template is None:
+            raise NotFound(_("No such SMS template in this campaign."), field="template")
+        text, purpose = (
+            fill(template.text, template_values(context.customer, agent)),
+            template.purpose,
+        )
+    text = bounded_text(text, field="text", max_length=SMS_TEXT_LENGTH, label=_("The message"))
+    if purpose not in Purpose.values:
+        raise DomainError(_("Choose what the message is for."), field="purpose")
+    left = [p for p in placeholders(text) if template is not None and f"{{{p}}}" in text]
+    return Draft(text, purpose, template, left)
+
+
+@transaction.atomic(durable=True)
+def sms_send(
+    user: User,
+    *,
+    customer_id: int,
+    phone: str,
+    text: str = "",
+    template_id: str | int | None = None,
+    purpose: str = Purpose.MARKETING,
+) -> Sms:
+    """Write an SMS to one of the customer's numbers, to be sent after the commit. Refused
+    for a number on the block list, and for marketing to a consumer without consent."""
+    context = sms_context(user, customer_id)
+    draft = sms_draft(context, user, template_id=template_id, text=text, purpose=purpose)
+    if not draft.text:
+        raise DomainError(_("Write the message."), field="text")
+    if draft.unfilled:
+        raise DomainError(
+            _("The customer has no value for {%(name)s}: fill it in on the card first.")
+            % {"name": draft.unfilled[0]},
+            field="text",
+        )
+    customer, campaign = context.customer, context.campaign
+    if phone not in customer.phones:
+        raise DomainError(_("Choose one of the customer's numbers."), field="phone")
+    refused = refusal(customer, campaign, phone, draft.purpose)
+    if refused:
+        raise DomainError(refused, field="phone" if "block" in refused else "purpose")
+    account = account_for(campaign.crm.data_owner_id)
+    now = timezone.now()
+    sms = Sms.objects.create(
+        data_owner_id=campaign.crm.data_owner_id,
+        customer=customer,
+        campaign=campaign,
+        user=user,
+        direction=Sms.Direction.OUT,
+        sender=campaign.sms_sender,
+        to=phone,
+        text=draft.text,
+        purpose=draft.purpose,
+        template=draft.template,
+        segments=max(1, measure(draft.text).segments),
+        created_at=now,
+        backend=account.backend,
+        status=Sms.Status.QUEUED,
+        status_at=now,
+        next_attempt_at=now,
+    )
+    transaction.on_commit(lambda: _enqueue(sms.pk))
+    return sms
+
+
+def _enqueue(sms_id: int, at: dt.datetime | None = None) -> None:
+    from kundeflyt.telephony.tasks import sms_send_task
+
+    task = sms_send_task
+    if at is not None:
+        if not task.get_backend().supports_defer:
+            return  # a backend that runs at once cannot wait: ``sms_due_send`` will
+        task = task.using(run_after=at)
+    task.enqueue(sms_id)
+
+
+def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:
+    """Send a message that is due, once: claimed under a lock so that no two workers send it,
+    and checked again against the block list and consent as they are now."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        sms = (
+            Sms.objects.select_for_update(skip_locked=True)
+            .select_related("customer", "campaign__crm")
+            .filter(pk=sms_id, status=Sms.Status.QUEUED, next_attempt_at__lte=now)
+            .first()
+        )
+        if sms is None:
+            return None
+        assert sms.customer is not None and sms.campaign is not None
+        refused = refusal(sms.customer, sms.campaign, sms.to, sms.purpose)
+        if refused:
+            return _finish(sms, now, status=Sms.Status.FAILED, error=refused)
+        sms.attempts += 1
+        sms.next_attempt_at = None  # taken: not due for anyone else, whatever happens next
+        sms.status_at = now
+        sms.save(update_fields=["attempts", "next_attempt_at", "status_at"])
+    account = account_for(sms.data_owner_id)
+    try:
+        backend = backend_for(account)
+        accepted = backend.send_sms(
+            OutgoingSms(
+                key=str(sms.key),
+                sender=sms.sender,
+                to=sms.to,
+                text=sms.text,
+                status_url=backend.callback_url("sms-status"),
+            )
+        )
+    except DomainError as unreadable:  # the stored secret
+        return _finish(sms, timezone.now(), status=Sms.Status.FAILED, error=unreadable.message)
+    except ProviderError as failed:
+        if failed.retry and sms.attempts <= len(RETRY_DELAYS):
+            retry_at = timezone.now() + RETRY_DELAYS[sms.attempts - 1]
+            Sms.objects.filter(pk=sms.pk).update(next_attempt_at=retry_at, error=failed.message)
+            _enqueue(sms.pk, at=retry_at)
+            sms.next_attempt_at, sms.error = retry_at, failed.message
+            return sms
+        return _finish(sms, timezone.now(), status=Sms.Status.FAILED, error=failed.message)
+    return _finish(
+        sms, timezone.now(), status=accepted.status, provider_id=accepted.provider_id, error=""
+    )
+
+
+def _finish(
+    sms: Sms, now: dt.datetime, *, status: str, error: str, provider_id: str | None = None
+) -> Sms:
+    """Record what became of a sending, unless a callback already told more."""
+    changes = {"status_at": now, "error": error[:300], "next_attempt_at": None}
+    if provider_id is not None:
+        changes["provider_id"] = provider_id
+    Sms.objects.filter(pk=sms.pk).update(**changes)
+    Sms.objects.filter(pk=sms.pk, status=Sms.Status.QUEUED).update(status=status)
+    sms.refresh_from_db()
+    return sms
+
+
+def sms_due_send(now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """The sweep: send messages whose retry is due (where the task backend cannot wait), and
+    mark failed those a worker took and never finished, for a person to look at."""
+    now = now or timezone.now()
+    Sms.objects.filter(
+        status=Sms.Status.QUEUED,
+        next_attempt_at__isnull=True,
+        attempts__gt=0,
+        status_at__lt=now - SENDING_GIVE_UP,
+    ).update(
+        status=Sms.Status.FAILED,
+        status_at=now,
+        error=_("The sending stopped half-way: it may have gone out. Check before sending again."),
+    )
+    due = list(
+        Sms.objects.filter(status=Sms.Status.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in due:
+        sms_attempt(pk, now=now)
+    return len(due)
+
+
+def sms_status_report(account: ProviderAccount, report: StatusReport) -> Sms | None:
+    """A provider's delivery report. Matched by the provider's id, and applied only if it
+    moves the status forward, so a report delivered twice or late changes nothing."""
+    if not report.provider_id:
+        return None
+    with transaction.atomic():
+        sms = (
+            Sms.objects.select_for_update()
+            .filter(
+                data_owner_id=account.data_owner_id,
+                backend=account.backend,
+                provider_id=report.provider_id,
+            )
+            .first()
+        )
+        if sms is None:
+            return None
+        if RANK[report.status] > RANK[sms.status]:
+            sms.status, sms.status_at = report.status, timezone.now()
+            sms.error = report.error[:300] if report.status == Sms.Status.FAILED else sms.error
+            sms.save(update_fields=["status", "status_at", "error"])
+    return sms
+
+
+def _customers_of(account: ProviderAccount, phone: str) -> list[Customer]:
+    return list(
+        Customer.objects.filter(
+            customers_with_phone(phone),
+            crm__data_owner=account.data_owner_id,
+            anonymised_at__isnull=True,
+        ).order_by("-updated_at", "pk")[:50]
+    )
+
+
+@transaction.atomic(durable=True)
+def sms_receive(account: ProviderAccount, inbound: InboundSms) -> Sms:
+    """A customer's SMS to the data owner's number, kept on the history of the customer with
+    that number. STOPP (or STOP) puts the number on the data owner's block list. Matched by
+    the provider's id, so a callback delivered twice is recorded once."""
+    sender = phone_search_variants(inbound.sender) or inbound.sender[:20]
+    if inbound.provider_id:
+        known = Sms.objects.filter(backend=account.backend, provider_id=inbound.provider_id)
+        if (sms := known.first()) is not None:
+            return sms
+    found = _customers_of(account, sender) if sender.startswith("+") else []
+    text = inbound.text.replace("\x00", "")[:SMS_TEXT_LENGTH]
+    try:
+        with transaction.atomic():
+            sms = Sms.objects.create(
+                data_owner_id=account.data_owner_id,
+                customer=found[0] if found else None,
+                direction=Sms.Direction.IN,
+                sender=sender,
+                to=(phone_search_variants(inbound.to) or inbound.to)[:20],
+                text=text,
+                purpose=Purpose.SERVICE,
+                segments=max(1, measure(text).segments),
+                backend=account.backend,
+                provider_id=inbound.provider_id,
+                status=Sms.Status.RECEIVED,
+            )
+    except IntegrityError:  # the same callback, at the same moment
+        return Sms.objects.get(backend=account.backend, provider_id=inbound.provider_id)
+    if text.strip().strip(".!").upper() in STOP_WORDS and sender.startswith("+"):
+        _opt_out(account, sender, found, sms)
+    return sms
+
+
+def _opt_out(account: ProviderAccount, phone: str, found: list[Customer], sms: Sms) -> None:
+    """STOPP: the number goes on the data owner's block list, its customers are blocked, and
+    the privacy log records the objection (GDPR Art. 21, markedsføringsloven § 15)."""
+    owner_id = account.data_owner_id
+    entry, created = BlockedNumber.objects.get_or_create(
+        phone=phone,
+        data_owner_id=owner_id,
+        defaults={"reason": _("Replied STOPP by SMS"), **actor_fields(INBOUND)},
+    )
+    if created:
+        audit(INBOUND, "blocklist.add", entry, after={"phone": phone, "data_owner": owner_id})
+    Customer.objects.filter(Q(pk__in=[c.pk for c in found]), is_blocked=False).update(
+        is_blocked=True, updated_at=timezone.now()
+    )
+    for customer in found:
+        audit(
+            INBOUND,
+            "customer.sms_stop",
+            customer,
+            after={"phone": phone, "sms": sms.pk},
+            customer_id=customer.pk,
+        )
+    PrivacyRequest.objects.create(
+        **actor_fields(INBOUND),
+        data_owner_id=owner_id,
+        customer=found[0] if found else None,
+        right=Right.OBJECTION,
+        reason=_("Replied STOPP by SMS"),
+        done=_("The number was put on the data owner's block list."),
+    )
+    logger.info("sms stop: number blocked for data owner %s", owner_id)
+
+
+@transaction.atomic(durable=True)
+def provider_account_save(
+    actor: User,
+    *,
+    account: ProviderAccount,
+    secret: str = "",
+    secret_variable: str = "",
+) -> ProviderAccount:
+    """Set up a data owner's provider. A new secret is sealed before it is stored; an empty
+    one keeps the stored secret. The audit row names what changed, never the secret."""
+    require(actor, Perm.ADMINISTRATOR)
+    account.secret_variable = check_variable(secret_variable)
+    secret = bounded_text(secret, field="secret", max_length=200)
+    if secret:
+        account.sealed_secret = seal(secret)
+    if account.secret_variable:
+        account.sealed_secret = ""
+    account.username = bounded_text(account.username, field="username", max_length=100)
+    if account.backend != Backend.CONSOLE and not (
+        account.sealed_secret or account.secret_variable
+    ):
+        raise DomainError(
+            _("Give the provider's secret, or the variable that holds it."), field="secret"
+        )
+    created = account.pk is None
+    account.save()
+    audit(
+        actor,
+        "provider.set_up" if created else "provider.change",
+        account,
+        after={
+            "data_owner": account.data_owner_id,
+            "backend": account.backend,
+            "username": account.username,
+            "secret_variable": account.secret_variable,
+            "secret_changed": bool(secret),
+        },
+    )
+    return account

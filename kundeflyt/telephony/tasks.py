@@ -1,0 +1,19 @@
+"""Background work of calls and SMS (``make run`` starts a worker)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from kundeflyt.telephony import services
+
+
+@task()
+def sms_send_task(sms_id: int) -> None:
+    """One attempt at an SMS (``services.sms_attempt``), which schedules a retry if it may."""
+    services.sms_attempt(sms_id)
+
+
+@task()
+def sms_due_task() -> None:
+    """The scheduled sweep (``kundeflyt/schedule.py``): retries that are due, lost sendings."""
+    services.sms_due_send()

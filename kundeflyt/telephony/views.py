@@ -1,0 +1,215 @@
+"""Calls and SMS in the browser (the SMS dialog of the customer screen, the console outbox)
+and the providers' callbacks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.refusals import REFUSED, refused
+from kundeflyt.handling.forms import parse_id
+from kundeflyt.handling.views.common import user_of
+from kundeflyt.telephony import selectors, services
+from kundeflyt.telephony.backends import backend_for
+from kundeflyt.telephony.backends.base import InboundSms, NotAuthentic
+from kundeflyt.telephony.models import Backend, ProviderAccount, Purpose
+from kundeflyt.telephony.sms_text import measure
+
+logger = logging.getLogger(__name__)
+DIALOG = "telephony/partials/_sms_dialog.html"
+
+
+def _form(request: HttpRequest) -> dict[str, str]:
+    source = request.POST if request.method == "POST" else request.GET
+    return {
+        name: source.get(name, "")[:2000]
+        for name in ("customer", "phone", "template", "text", "purpose")
+    }
+
+
+def _dialog(
+    request: HttpRequest, form: dict[str, str], *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The SMS dialog for the customer on the user's screen: the form, the message as it
+    would go (with its length and parts), and the latest messages to and from the customer."""
+    user = user_of(request)
+    customer_id = parse_id(form["customer"], field="customer")
+    context = services.sms_context(user, customer_id)
+    form["purpose"] = form["purpose"] or Purpose.MARKETING
+    try:
+        draft = services.sms_draft(
+            context, user, template_id=form["template"], text=form["text"], purpose=form["purpose"]
+        )
+        text, purpose = draft.text, draft.purpose
+    except DomainError as error:
+        text, purpose = form["text"], form["purpose"]
+        extra.setdefault("error", error.message)
+        extra.setdefault("error_field", error.field)
+    phones = list(zip(context.customer.phones, context.customer.phones_display, strict=True))
+    return render(
+        request,
+        DIALOG,
+        {
+            "customer": context.customer,
+            "campaign": context.campaign,
+            "templates": context.templates,
+            "phones": phones,
+            "form": form | {"text": text, "purpose": purpose},
+            "measure": measure(text),
+            "purposes": Purpose.choices,
+            "consent_needed": services.refusal(
+                context.customer, context.campaign, "", Purpose.MARKETING
+            )
+            != "",
+            "sent": selectors.customer_sms(user, customer_id),
+            **extra,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def sms_compose(request: HttpRequest) -> HttpResponseBase:
+    """The dialog, opened from the card's SMS button, and again when a template is chosen."""
+    try:
+        return _dialog(request, _form(request))
+    except DomainError as error:
+        return render(
+            request, "telephony/partials/_sms_refused.html", {"error": error}, status=REFUSED
+        )
+
+
+@login_required
+@require_GET
+def sms_measure(request: HttpRequest) -> HttpResponse:
+    """The length and parts of the text as the agent types it."""
+    text = request.GET.get("text", "")[:2000]
+    return render(request, "telephony/partials/_sms_measure.html", {"measure": measure(text)})
+
+
+@login_required
+@require_POST
+def sms_send(request: HttpRequest) -> HttpResponseBase:
+    form = _form(request)
+    user = user_of(request)
+    try:
+        customer_id = parse_id(form["customer"], field="customer")
+        sms = services.sms_send(
+            user,
+            customer_id=customer_id,
+            phone=form["phone"],
+            text=form["text"],
+            template_id=form["template"],
+            purpose=form["purpose"] or Purpose.MARKETING,
+        )
+    except DomainError as error:
+        try:
+            return _dialog(
+                request, form, status=REFUSED, error=error.message, error_field=error.field
+            )
+        except DomainError:
+            return render(
+                request, "telephony/partials/_sms_refused.html", {"error": error}, status=REFUSED
+            )
+    fresh = {
+        "customer": form["customer"],
+        "phone": sms.to,
+        "template": "",
+        "text": "",
+        "purpose": "",
+    }
+    return _dialog(request, fresh, sent_now=sms)
+
+
+@login_required
+@require_GET
+def sms_list(request: HttpRequest) -> HttpResponseBase:
+    """The customer's latest messages, polled while one is on its way."""
+    user = user_of(request)
+    try:
+        customer_id = parse_id(request.GET.get("customer"), field="customer")
+        sent = selectors.customer_sms(user, customer_id)
+    except DomainError as error:
+        return render(
+            request, "telephony/partials/_sms_refused.html", {"error": error}, status=error.status
+        )
+    return render(
+        request, "telephony/partials/_sms_list.html", {"sent": sent, "customer_id": customer_id}
+    )
+
+
+@login_required
+@require_GET
+def outbox(request: HttpRequest) -> HttpResponse:
+    """The console provider's phone: what it "sent", and a customer's reply written by hand."""
+    shown = list(selectors.console_outbox(user_of(request))[: selectors.OUTBOX_SHOWN])
+    return render(request, "telephony/outbox.html", {"nav": "outbox", "shown": shown})
+
+
+@login_required
+@require_POST
+def outbox_reply(request: HttpRequest) -> HttpResponseBase:
+    """A customer's reply to the console provider, as the demo's stand-in for a real phone."""
+    user = user_of(request)
+    sent = (
+        selectors.console_outbox(user)
+        .filter(pk=request.POST.get("sms", "")[:20] if request.POST.get("sms", "").isdigit() else 0)
+        .first()
+    )
+    if sent is None:
+        messages.error(request, _("No such message."))
+        return redirect("telephony:outbox")
+    try:
+        services.sms_receive(
+            services.account_for(sent.data_owner_id),
+            InboundSms(
+                provider_id=f"console-in-{uuid.uuid4()}",
+                sender=sent.to,
+                to=sent.sender,
+                text=request.POST.get("text", "")[:1000],
+            ),
+        )
+    except DomainError as error:
+        return refused(request, error, back="telephony:outbox")
+    messages.success(request, _("The reply was received."))
+    return redirect("telephony:outbox")
+
+
+HOOKS = {"sms-status", "sms-in"}
+
+
+@csrf_exempt
+@require_POST
+def hook(request: HttpRequest, account_id: int, kind: str) -> HttpResponse:
+    """A provider's callback: refused unless it proves where it comes from; matched by the
+    provider's ids, so a callback delivered again changes nothing."""
+    account = ProviderAccount.objects.filter(pk=account_id).exclude(backend=Backend.CONSOLE)
+    found = account.first()
+    if found is None or kind not in HOOKS:
+        return HttpResponse(status=404)
+    try:
+        backend = backend_for(found)
+        backend.check_authentic(request)
+    except (NotAuthentic, DomainError) as refusal:
+        logger.warning("telephony callback refused: account %s, %s: %s", account_id, kind, refusal)
+        return HttpResponse(status=403)
+    try:
+        if kind == "sms-status":
+            sms = services.sms_status_report(found, backend.sms_status(request))
+            # Unknown yet (the worker has not stored the provider's id): ask again later.
+            return HttpResponse(status=200 if sms is not None else 404)
+        services.sms_receive(found, backend.sms_inbound(request))
+        return backend.inbound_answer()
+    except (ValueError, DomainError):
+        return HttpResponse(status=400)
