@@ -44,6 +44,7 @@ from kundeflyt.crm.services import blocked_number_add
 from kundeflyt.flows.models import Flow, Outcome, State
 from kundeflyt.handling.models import CorrectionRequest, Event, Meeting, Placement, ProductLine
 from kundeflyt.handling.services import customer_add
+from kundeflyt.telephony.models import ProviderAccount
 from tests.factories import CampaignFactory, CRMFactory, DataOwnerFactory, UserFactory, simple_flow
 from tests.test_admin import add_rows, errors, page_data, url
 
@@ -188,6 +189,9 @@ def build_side(name: str, sms_admin_phone: str) -> Side:
         TOTPDevice: phone,
         StaticDevice: codes,
         StaticToken: code,
+        ProviderAccount: ProviderAccount.objects.create(
+            data_owner=owner, backend="46elks", username=f"{name} elks"
+        ),
         ApiToken: ApiToken.objects.create(
             user=agent, name=f"{name} CRM", prefix="kf_" + name[:8], digest=name.ljust(64, "0")
         ),

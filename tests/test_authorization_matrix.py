@@ -27,6 +27,7 @@ from kundeflyt.accounts.permissions import Perm
 from kundeflyt.api.models import ApiToken
 from kundeflyt.crm.models import Customer
 from kundeflyt.handling.models import Event
+from kundeflyt.telephony.models import ProviderAccount
 from tests.factories import UserFactory
 from tests.matrix import check_table
 from tests.test_admin_scope import Scene, build_scene
@@ -103,6 +104,10 @@ def url_for(route: str, pattern: URLPattern, prefix: str, scene: Scene) -> str:
                     kwargs[name] = alfa_webhook(customer.crm_id, route)
                     continue
                 kwargs[name] = alfa[model].pk
+            case "account_id":
+                kwargs[name] = alfa[ProviderAccount].pk
+            case "kind":
+                kwargs[name] = "sms-status"
             case "url":
                 kwargs[name] = "no-such-page/"
             case "uidb64" | "token":
@@ -516,4 +521,17 @@ EXPECTED: dict[str, str] = {
     "imports:discard": "L 403 403 R! R! 403 R!",
     "imports:undo": "L 403 403 R R! 403 R!",
     "imports:rejected": "L 403 403 200 200 403 200",
+    'admin:telephony_provideraccount_changelist': 'L L L 200 403 L 200',
+    'admin:telephony_provideraccount_add': 'L L L 200 403 L 200',
+    'admin:telephony_provideraccount_history': 'L L L 200 403 L 200',
+    'admin:telephony_provideraccount_delete': 'L L L 200 403 L 200',
+    'admin:telephony_provideraccount_change': 'L L L 200 403 L 200',
+    'admin:<admin/telephony/provideraccount/<path:object_id>/>': 'L L L R R L R',
+    'telephony:sms_compose': 'L 403 403 422 403 403 422',
+    'telephony:sms_measure': 'L 403 403 200 403 403 200',
+    'telephony:sms_send': 'L 403 403 422 403 403 422',
+    'telephony:sms_list': 'L 422 422 422 422 422 422',
+    'telephony:outbox': 'L 403 403 200 200 403 200',
+    'telephony:outbox_reply': 'L 403 403 R! R! 403 R!',
+    'telephony:hook': '403 403 403 403 403 403 403',
 }

@@ -1,8 +1,8 @@
 """Logging in is for people (``PeopleBackend``: integration users never log in to the
 pages). The product's permissions open Django's admin: *administrator* to everything of
 Kundeflyt, including login lockouts (to unlock a user), two-factor devices (to reset a lost
-phone) and API tokens (to revoke one); *campaign setup* to data owners, CRMs, flows and
-campaigns. Users still need staff status."""
+phone), API tokens (to revoke one) and SMS providers; *campaign setup* to data owners, CRMs,
+flows and campaigns (with their SMS templates). Users still need staff status."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from kundeflyt.common.configuration import cached, config_version, version_subqu
 GRANTS = {
     "administrator": {
         *("accounts", "auth", "crm", "flows", "campaigns", "handling", "common"),
-        *("axes", "otp_totp", "otp_static", "api"),
+        *("axes", "otp_totp", "otp_static", "api", "telephony"),
     },
     "campaign_setup": {"crm", "flows", "campaigns"},
 }

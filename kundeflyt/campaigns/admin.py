@@ -30,7 +30,6 @@ from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.admin import CRMListFilter, crms_with_owner
 from kundeflyt.flows.models import Outcome
 from kundeflyt.privacy.register import register_latest, register_stale_since
-from kundeflyt.telephony.admin import SmsTemplateInline
 
 
 class OutcomeWithFlowField(forms.ModelChoiceField):
@@ -322,7 +321,6 @@ class CampaignAdmin(OwnerScopedAdmin):
         OutcomeOptionInline,
         ExtraFieldInline,
         ProductInline,
-        SmsTemplateInline,
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:

@@ -133,7 +133,7 @@ class Campaign(models.Model):
 
     def clean(self) -> None:
         from kundeflyt.campaigns.calling_hours import calling_hours
-        from kundeflyt.telephony.senders import caller_number_clean, sms_sender_clean
+        from kundeflyt.campaigns.senders import caller_number_clean, sms_sender_clean
 
         try:
             self.sms_sender = sms_sender_clean(self.sms_sender)

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.accounts.admin_scope import OwnerScopedAdmin, staff_user
+from kundeflyt.campaigns.admin import CampaignAdmin
 from kundeflyt.common.admin import CompactTabularInline
 from kundeflyt.common.errors import DomainError
 from kundeflyt.telephony import services
@@ -55,6 +56,7 @@ class ProviderAccountAdmin(OwnerScopedAdmin):
     form = ProviderAccountForm
     list_display = ("data_owner", "backend", "username", "has_secret", "updated_at")
     list_select_related = ("data_owner",)
+    search_fields = ("data_owner__name", "username")
     readonly_fields = ("callback_addresses",)
 
     @admin.display(description=_("secret stored"), boolean=True)
@@ -87,6 +89,28 @@ class ProviderAccountAdmin(OwnerScopedAdmin):
 
 
 class SmsTemplateInline(CompactTabularInline):
+    """A campaign's SMS templates are part of the campaign: whoever may change it, may change
+    them."""
+
     model = SmsTemplate
     fields = ("position", "name", "purpose", "text")
     extra = 0
+
+    def _campaign_perm(self, request: HttpRequest, action: str) -> bool:
+        return request.user.has_perm(f"campaigns.{action}_campaign")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._campaign_perm(request, "view")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._campaign_perm(request, "change")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._campaign_perm(request, "change")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._campaign_perm(request, "change")
+
+
+# The campaign's own page lists its templates (this app builds on campaigns, not the reverse).
+CampaignAdmin.inlines = (*CampaignAdmin.inlines, SmsTemplateInline)  # type: ignore[assignment]

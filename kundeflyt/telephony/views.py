@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import REFUSED, refused
 from kundeflyt.handling.forms import parse_id
@@ -78,22 +79,28 @@ def _dialog(
     )
 
 
+def _refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """The dialog with only the reason: no form to fill in for a customer one cannot text."""
+    status = REFUSED if error.status == 400 else error.status
+    return render(request, "telephony/partials/_sms_refused.html", {"error": error}, status=status)
+
+
 @login_required
 @require_GET
 def sms_compose(request: HttpRequest) -> HttpResponseBase:
     """The dialog, opened from the card's SMS button, and again when a template is chosen."""
     try:
+        require(user_of(request), Perm.SMS)
         return _dialog(request, _form(request))
     except DomainError as error:
-        return render(
-            request, "telephony/partials/_sms_refused.html", {"error": error}, status=REFUSED
-        )
+        return _refused(request, error)
 
 
 @login_required
 @require_GET
 def sms_measure(request: HttpRequest) -> HttpResponse:
     """The length and parts of the text as the agent types it."""
+    require(user_of(request), Perm.SMS)
     text = request.GET.get("text", "")[:2000]
     return render(request, "telephony/partials/_sms_measure.html", {"measure": measure(text)})
 
@@ -103,6 +110,7 @@ def sms_measure(request: HttpRequest) -> HttpResponse:
 def sms_send(request: HttpRequest) -> HttpResponseBase:
     form = _form(request)
     user = user_of(request)
+    require(user, Perm.SMS)
     try:
         customer_id = parse_id(form["customer"], field="customer")
         sms = services.sms_send(
@@ -119,9 +127,7 @@ def sms_send(request: HttpRequest) -> HttpResponseBase:
                 request, form, status=REFUSED, error=error.message, error_field=error.field
             )
         except DomainError:
-            return render(
-                request, "telephony/partials/_sms_refused.html", {"error": error}, status=REFUSED
-            )
+            return _refused(request, error)
     fresh = {
         "customer": form["customer"],
         "phone": sms.to,
@@ -141,9 +147,7 @@ def sms_list(request: HttpRequest) -> HttpResponseBase:
         customer_id = parse_id(request.GET.get("customer"), field="customer")
         sent = selectors.customer_sms(user, customer_id)
     except DomainError as error:
-        return render(
-            request, "telephony/partials/_sms_refused.html", {"error": error}, status=error.status
-        )
+        return _refused(request, error)
     return render(
         request, "telephony/partials/_sms_list.html", {"sent": sent, "customer_id": customer_id}
     )

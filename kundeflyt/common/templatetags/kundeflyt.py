@@ -45,3 +45,11 @@ AUDIT_ACTIONS = {
 def audit_action(code: str) -> str:
     """The audit trail's action code in words."""
     return str(AUDIT_ACTIONS.get(code, code))
+
+
+@register.filter
+def phone(e164: str) -> str:
+    """A stored E.164 number as people read it: national format for Norwegian numbers."""
+    from kundeflyt.common.phones import display_phone
+
+    return display_phone(e164) if isinstance(e164, str) and e164.startswith("+") else e164

@@ -510,6 +510,8 @@ class Run:
             "contact_basis": "",
             "contact_basis_on": None,
             "contact_basis_source": "",
+            "marketing_consent_on": None,
+            "marketing_consent_source": "",
             "import_batch_id": self.batch.pk,
         }
         # Positional values, in the model's own field order: a third of what keywords cost.
@@ -640,6 +642,8 @@ def insert_customers(customers: list[Customer]) -> list[Customer]:
             "contact_basis": "",
             "contact_basis_on": None,
             "contact_basis_source": "",
+            "marketing_consent_on": None,
+            "marketing_consent_source": "",
             "objected_at": None,
         },
     )

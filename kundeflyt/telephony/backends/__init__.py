@@ -18,7 +18,10 @@ BACKENDS: dict[str, type[Backend]] = {
 
 
 def backend_for(account: ProviderAccount) -> Backend:
-    secret = "" if account.backend == BackendName.CONSOLE else None
-    if secret is None:
-        secret = secret_of(account.sealed_secret, account.secret_variable)
-    return BACKENDS[account.backend](account, secret)
+    """The account's provider. Its secret is read (unsealed, or taken from the environment)
+    when first used, so a DomainError for an unreadable one comes from the call that needs
+    it: sending, or checking a Twilio signature; never from a 46elks callback."""
+    if account.backend == BackendName.CONSOLE:
+        return ConsoleBackend(account, "")
+    sealed, variable = account.sealed_secret, account.secret_variable
+    return BACKENDS[account.backend](account, lambda: secret_of(sealed, variable))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import hmac
+import http.client
 import json
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,9 +69,17 @@ class InboundSms:
 class Backend(ABC):
     name: str
 
-    def __init__(self, account: ProviderAccount, secret: str):
+    def __init__(self, account: ProviderAccount, secret: str | Callable[[], str]):
+        """``secret``: the API secret, or how to read it, read only when first needed: a
+        callback that needs none (46elks') is not refused for a secret that can't be read."""
         self.account = account
-        self.secret = secret
+        self._secret = secret
+
+    @property
+    def secret(self) -> str:
+        if callable(self._secret):
+            self._secret = self._secret()
+        return self._secret
 
     def callback_url(self, kind: str) -> str:
         """The address the provider calls back about ``kind``; empty without PUBLIC_BASE_URL."""
@@ -138,23 +148,31 @@ def post_form(
         with urllib.request.urlopen(request, timeout=settings.TELEPHONY_TIMEOUT_SECONDS) as answer:
             return answer.status, _decoded(answer.read(64 * 1024))
     except urllib.error.HTTPError as refused:
-        status, text = refused.code, _decoded(refused.read(64 * 1024))
-        # Overloaded or behind a gateway that never reached it: nothing was acted on.
-        retry = status in (429, 502, 503, 504)
+        status = refused.code
+        try:
+            text = _decoded(refused.read(64 * 1024))
+        except (OSError, http.client.HTTPException):  # the status alone tells enough
+            text = ""
+        # Overloaded or unavailable: nothing was acted on. Not 502 or 504: a gateway says so
+        # after it passed the request on, and the provider may have sent the message.
+        retry = status in (429, 503)
         raise ProviderError(f"{status}: {_message(text)}", retry=retry) from None
     except urllib.error.URLError as unreachable:
         reason = unreachable.reason
         # No connection was made: nothing was sent.
         retry = isinstance(reason, ConnectionRefusedError | socket.gaierror)
         raise ProviderError(_unreachable_message(reason), retry=retry) from None
-    except (TimeoutError, OSError) as lost:
-        # The request went out and the answer never came: it may have been sent.
+    except (TimeoutError, OSError, http.client.HTTPException) as lost:
+        # The request went out and the answer never came, or broke off (a chunked answer cut
+        # short raises IncompleteRead, no OSError): it may have been sent.
         raise ProviderError(_unreachable_message(lost), retry=False) from None
 
 
 def _unreachable_message(reason: object) -> str:
     if isinstance(reason, TimeoutError | socket.timeout):
         return "no answer in time: it may have been sent"
+    if isinstance(reason, http.client.IncompleteRead):
+        return "the answer broke off: it may have been sent"
     return str(reason) or reason.__class__.__name__
 
 
