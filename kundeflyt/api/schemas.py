@@ -129,6 +129,14 @@ class ContactBasisOut(BaseModel):
     source: str
 
 
+class MarketingConsentOut(BaseModel):
+    """The customer's prior consent to marketing by SMS and e-mail (markedsføringsloven
+    § 15): the day it was given, and how."""
+
+    since: dt.date
+    source: str
+
+
 class CustomerOut(BaseModel):
     id: int
     crm: int
@@ -144,6 +152,7 @@ class CustomerOut(BaseModel):
     # campaign calls the customer only with a contact basis.
     is_reserved: bool
     contact_basis: ContactBasisOut | None
+    marketing_consent: MarketingConsentOut | None
     created_at: dt.datetime
     updated_at: dt.datetime  # when its fields last changed
     status: StatusOut | None

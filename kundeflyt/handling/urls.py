@@ -54,6 +54,11 @@ urlpatterns = [
         name="customer_contact_basis",
     ),
     path(
+        "customers/<int:customer_id>/marketing-consent/",
+        details.customer_marketing_consent,
+        name="customer_marketing_consent",
+    ),
+    path(
         "customers/<int:customer_id>/withdraw-correction/",
         details.correction_withdraw,
         name="correction_withdraw",

@@ -270,6 +270,17 @@ def check_not_reserved(campaign: Campaign, customer: Customer) -> None:
         )
 
 
+def past_day(on: Any, *, field: str) -> dt.date:
+    """A day that has been: given as a date or as ISO text, not after today nor before 1900."""
+    try:
+        day = on if isinstance(on, dt.date) else dt.date.fromisoformat(str(on or "")[:10])
+    except ValueError:
+        raise DomainError(_("Give the date it began."), field=field) from None
+    if not (dt.date(1900, 1, 1) <= day <= timezone.localdate()):
+        raise DomainError(_("The date must be in the past, and not before 1900."), field=field)
+    return day
+
+
 @transaction.atomic(durable=True)
 def contact_basis_set(
     actor: Actor, *, customer_id: int, basis: str, on: Any = None, source: Any = ""
@@ -281,16 +292,7 @@ def contact_basis_set(
     check_may_see_customer(actor, customer_id)
     if basis not in ("", *ContactBasis.values):
         raise DomainError(_("Choose a reason the customer may be called."), field="contact_basis")
-    day = None
-    if basis:
-        try:
-            day = on if isinstance(on, dt.date) else dt.date.fromisoformat(str(on or ""))
-        except ValueError:
-            raise DomainError(_("Give the date it began."), field="contact_basis_on") from None
-        if not (dt.date(1900, 1, 1) <= day <= timezone.localdate()):
-            raise DomainError(
-                _("The date must be in the past, and not before 1900."), field="contact_basis_on"
-            )
+    day = past_day(on, field="contact_basis_on") if basis else None
     text = bounded_text(source, field="contact_basis_source", max_length=200) if basis else ""
     if basis and not text:
         raise DomainError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from kundeflyt.accounts.models import User
@@ -13,14 +15,26 @@ CUSTOMER_SMS_SHOWN = 20
 OUTBOX_SHOWN = 100
 
 
-def customer_sms(user: User, customer_id: int, *, shown: int = CUSTOMER_SMS_SHOWN) -> list[Sms]:
+@dataclass(frozen=True)
+class CustomerSms:
+    customer_id: int
+    messages: list[Sms]
+
+    @property
+    def waiting(self) -> bool:
+        """Whether one is still on its way (the list asks again until none is)."""
+        return any(not m.is_final for m in self.messages)
+
+
+def customer_sms(user: User, customer_id: int, *, shown: int = CUSTOMER_SMS_SHOWN) -> CustomerSms:
     """The customer's latest messages, both ways, with who sent them."""
     check_may_see_customer(user, customer_id)
-    return list(
+    messages = (
         Sms.objects.filter(customer_id=customer_id)
         .select_related("user")
         .order_by("-created_at", "-pk")[:shown]
     )
+    return CustomerSms(customer_id, list(messages))
 
 
 def console_outbox(user: User) -> QuerySet[Sms]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -239,11 +240,12 @@ def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:
         refused = refusal(sms.customer, sms.campaign, sms.to, sms.purpose)
         if refused:
             return _finish(sms, now, status=Sms.Status.FAILED, error=refused)
+        account = account_for(sms.data_owner_id)
         sms.attempts += 1
         sms.next_attempt_at = None  # taken: not due for anyone else, whatever happens next
         sms.status_at = now
-        sms.save(update_fields=["attempts", "next_attempt_at", "status_at"])
-    account = account_for(sms.data_owner_id)
+        sms.backend = account.backend  # the provider it goes through, as set up now
+        sms.save(update_fields=["attempts", "next_attempt_at", "status_at", "backend"])
     try:
         backend = backend_for(account)
         accepted = backend.send_sms(
@@ -252,7 +254,7 @@ def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:
                 sender=sms.sender,
                 to=sms.to,
                 text=sms.text,
-                status_url=backend.callback_url("sms-status"),
+                status_url=_with_key(backend.callback_url("sms-status"), sms),
             )
         )
     except DomainError as unreadable:  # the stored secret
@@ -270,14 +272,19 @@ def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:
     )
 
 
+def _with_key(url: str, sms: Sms) -> str:
+    """The status address with our key in it: a report that comes before the provider's id
+    is stored (it may, right after the provider answers) still finds its message."""
+    return f"{url}?sms={sms.key}" if url else ""
+
+
 def _finish(
     sms: Sms, now: dt.datetime, *, status: str, error: str, provider_id: str | None = None
 ) -> Sms:
     """Record what became of a sending, unless a callback already told more."""
-    changes = {"status_at": now, "error": error[:300], "next_attempt_at": None}
-    if provider_id is not None:
-        changes["provider_id"] = provider_id
-    Sms.objects.filter(pk=sms.pk).update(**changes)
+    Sms.objects.filter(pk=sms.pk).update(status_at=now, error=error[:300], next_attempt_at=None)
+    if provider_id is not None:  # unless an early report stored it already
+        Sms.objects.filter(pk=sms.pk, provider_id="").update(provider_id=provider_id)
     Sms.objects.filter(pk=sms.pk, status=Sms.Status.QUEUED).update(status=status)
     sms.refresh_from_db()
     return sms
@@ -289,6 +296,7 @@ def sms_due_send(now: dt.datetime | None = None, limit: int = 1000) -> int:
     now = now or timezone.now()
     Sms.objects.filter(
         status=Sms.Status.QUEUED,
+        provider_id="",  # the provider never said it took it
         next_attempt_at__isnull=True,
         attempts__gt=0,
         status_at__lt=now - SENDING_GIVE_UP,
@@ -307,27 +315,32 @@ def sms_due_send(now: dt.datetime | None = None, limit: int = 1000) -> int:
     return len(due)
 
 
-def sms_status_report(account: ProviderAccount, report: StatusReport) -> Sms | None:
-    """A provider's delivery report. Matched by the provider's id, and applied only if it
-    moves the status forward, so a report delivered twice or late changes nothing."""
+def sms_status_report(
+    account: ProviderAccount, report: StatusReport, *, key: uuid.UUID | None = None
+) -> Sms | None:
+    """A provider's delivery report. Matched by our key in its address (or by the provider's
+    id), and applied only if it moves the status forward, so a report delivered twice or
+    late changes nothing."""
     if not report.provider_id:
         return None
+    mine = Sms.objects.select_for_update().filter(
+        data_owner_id=account.data_owner_id, backend=account.backend
+    )
+    by_key = Q(key=key, provider_id__in=("", report.provider_id)) if key else Q(pk__in=[])
     with transaction.atomic():
-        sms = (
-            Sms.objects.select_for_update()
-            .filter(
-                data_owner_id=account.data_owner_id,
-                backend=account.backend,
-                provider_id=report.provider_id,
-            )
-            .first()
-        )
+        sms = mine.filter(by_key | Q(provider_id=report.provider_id)).first()
         if sms is None:
             return None
+        changed = []
+        if not sms.provider_id:
+            sms.provider_id = report.provider_id
+            changed.append("provider_id")
         if RANK[report.status] > RANK[sms.status]:
             sms.status, sms.status_at = report.status, timezone.now()
             sms.error = report.error[:300] if report.status == Sms.Status.FAILED else sms.error
-            sms.save(update_fields=["status", "status_at", "error"])
+            changed += ["status", "status_at", "error"]
+        if changed:
+            sms.save(update_fields=changed)
     return sms
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.campaigns.calling_hours import follows_consumer_rules
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import REFUSED, refused
 from kundeflyt.handling.forms import parse_id
@@ -68,10 +69,8 @@ def _dialog(
             "form": form | {"text": text, "purpose": purpose},
             "measure": measure(text),
             "purposes": Purpose.choices,
-            "consent_needed": services.refusal(
-                context.customer, context.campaign, "", Purpose.MARKETING
-            )
-            != "",
+            # Marketing to consumers needs consent (markedsføringsloven § 15).
+            "consent_applies": follows_consumer_rules(context.campaign),
             "sent": selectors.customer_sms(user, customer_id),
             **extra,
         },
@@ -81,7 +80,7 @@ def _dialog(
 
 def _refused(request: HttpRequest, error: DomainError) -> HttpResponse:
     """The dialog with only the reason: no form to fill in for a customer one cannot text."""
-    status = REFUSED if error.status == 400 else error.status
+    status = error.status if error.status == 403 else REFUSED
     return render(request, "telephony/partials/_sms_refused.html", {"error": error}, status=status)
 
 
@@ -148,9 +147,7 @@ def sms_list(request: HttpRequest) -> HttpResponseBase:
         sent = selectors.customer_sms(user, customer_id)
     except DomainError as error:
         return _refused(request, error)
-    return render(
-        request, "telephony/partials/_sms_list.html", {"sent": sent, "customer_id": customer_id}
-    )
+    return render(request, "telephony/partials/_sms_list.html", {"sent": sent})
 
 
 @login_required
@@ -193,6 +190,13 @@ def outbox_reply(request: HttpRequest) -> HttpResponseBase:
 HOOKS = {"sms-status", "sms-in"}
 
 
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text[:40]) if text else None
+    except ValueError:
+        return None
+
+
 @csrf_exempt
 @require_POST
 def hook(request: HttpRequest, account_id: int, kind: str) -> HttpResponse:
@@ -210,7 +214,8 @@ def hook(request: HttpRequest, account_id: int, kind: str) -> HttpResponse:
         return HttpResponse(status=403)
     try:
         if kind == "sms-status":
-            sms = services.sms_status_report(found, backend.sms_status(request))
+            key = _uuid(request.GET.get("sms", ""))
+            sms = services.sms_status_report(found, backend.sms_status(request), key=key)
             # Unknown yet (the worker has not stored the provider's id): ask again later.
             return HttpResponse(status=200 if sms is not None else 404)
         services.sms_receive(found, backend.sms_inbound(request))

@@ -156,6 +156,8 @@ def ask(client: Client, token: str, method: str, path: str, alfa: Alfa) -> Any:
             soon = timezone.now() + dt.timedelta(days=2)
             body = {"at": soon.isoformat(), "user": world.agent.pk}
             headers["If-Match"] = f'"{placement.version}"'
+        case "put", p if p.endswith("/marketing-consent"):
+            body = {"since": "2026-01-01", "source": "web form"}
         case "post", p if p.endswith("/move"):
             body = {"segment": world.cold.pk}
             headers["If-Match"] = f'"{placement.version}"'
@@ -223,6 +225,7 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/customers": "404 401 401 401 201 201",
     "GET /api/v1/customers/{customer_id}": "404 401 401 401 200 200",
     "PATCH /api/v1/customers/{customer_id}": "404 401 401 401 200 200",
+    "PUT /api/v1/customers/{customer_id}/marketing-consent": "404 401 401 401 200 200",
     "GET /api/v1/customers/{customer_id}/status": "404 401 401 401 200 200",
     "POST /api/v1/customers/{customer_id}/move": "404 401 401 401 403 200",
     "GET /api/v1/customers-lookup/by-customer-id": "200 401 401 401 200 200",

@@ -4,6 +4,7 @@ customer by our id, by the CRM's customer id or by a phone number in any form; c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from django.db import transaction
@@ -31,6 +32,7 @@ from kundeflyt.api.schemas import (
     CustomerOut,
     CustomerPage,
     Id,
+    MarketingConsentOut,
     Moment,
     StatusOut,
 )
@@ -49,6 +51,7 @@ from kundeflyt.crm.services import (
 from kundeflyt.handling.selectors import CustomerFilter, check_may_handle_all, customers_filtered
 from kundeflyt.handling.services import customer_add
 from kundeflyt.privacy.access_log import Kind, access_record
+from kundeflyt.privacy.consent import marketing_consent_set
 
 router = Router(tags=["customers"])
 
@@ -91,6 +94,11 @@ def customer_out(customer: Customer) -> CustomerOut:
             source=customer.contact_basis_source,
         )
         if customer.contact_basis
+        else None,
+        marketing_consent=MarketingConsentOut(
+            since=customer.marketing_consent_on, source=customer.marketing_consent_source
+        )
+        if customer.marketing_consent_on
         else None,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
@@ -352,4 +360,33 @@ def customer_change(
             _("“%(key)s” is not a field of this CRM.") % {"key": clash[0]}, field=clash[0]
         )
     changed = customer_update(user, customer=customer, changes=sent | own, version=version)
+    return _answer(changed, 200).give(response)
+
+
+class MarketingConsentIn(Schema):
+    since: dt.date | None  # the day the consent was given; null withdraws it
+    source: Text = ""  # how it was given, e.g. "web form 2026-03-01"
+
+
+@router.put(
+    "/customers/{customer_id}/marketing-consent",
+    response={200: CustomerOut, **WRITE_REFUSALS},
+    summary="Record or withdraw a customer's consent to marketing",
+)
+def customer_marketing_consent(
+    request: HttpRequest, response: HttpResponse, customer_id: CustomerKey, body: MarketingConsentIn
+) -> Status[dict[str, Any]]:
+    """Consumers get marketing by SMS and e-mail only with their prior consent
+    (markedsføringsloven § 15). Record the day it was given and how (`source` is required
+    then), or send `since: null` to withdraw it. Audited. Needs *customer handling*.
+
+    ```
+    curl -X PUT -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+      https://kundeflyt.example/api/v1/customers/42/marketing-consent \\
+      -d '{"since": "2026-03-01", "source": "web form"}'
+    ```
+    """
+    changed = marketing_consent_set(
+        user_of(request), customer_id=customer_id, on=body.since, source=body.source
+    )
     return _answer(changed, 200).give(response)

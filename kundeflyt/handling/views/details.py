@@ -25,6 +25,7 @@ from kundeflyt.handling.forms import parse_id, parse_local_datetime
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.handling.views.common import WORKING, user_of
 from kundeflyt.privacy.access_log import Kind, access_record
+from kundeflyt.privacy.consent import marketing_consent_set
 from kundeflyt.privacy.register import contact_basis_set
 
 
@@ -318,6 +319,22 @@ def correction_withdraw(request: HttpRequest, customer_id: int) -> HttpResponseB
         ),
         _("The correction is withdrawn."),
     )
+
+
+@login_required
+@require_POST
+def customer_marketing_consent(request: HttpRequest, customer_id: int) -> HttpResponseBase:
+    """Markedsføringsloven § 15: the customer's consent to marketing by SMS and e-mail."""
+
+    def record() -> None:
+        marketing_consent_set(
+            user_of(request),
+            customer_id=customer_id,
+            on=request.POST.get("marketing_consent_on", ""),
+            source=request.POST.get("marketing_consent_source", ""),
+        )
+
+    return _act(request, customer_id, record, _("Saved."))
 
 
 @login_required
