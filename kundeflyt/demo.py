@@ -425,6 +425,8 @@ class _Builder:
                     email=f"{ascii_slug(spec.first_name)}.{ascii_slug(spec.last_name)}"
                     "@nordlysenergi.example",
                     team=teams[spec.team] if spec.team else None,
+                    # A phone for click-to-call; the demo's console provider dials nothing.
+                    phone=f"+479000000{DEMO_USERS.index(spec)}",
                     language="nb",
                     is_staff=spec.role == "Administrator",
                     is_superuser=spec.role == "Administrator",
@@ -512,6 +514,7 @@ class _Builder:
                 "våre energirådgivere."
             ),
             calls_enabled=True,
+            caller_number="+4721000000",
             sms_enabled=False,
             visible_from=self.setup_at.astimezone(OSLO).date(),
             segments=[("Oslo og Viken", 40), ("Vestlandet", 30), ("Resten av landet", 30)],
@@ -566,6 +569,7 @@ class _Builder:
             max_attempts=5,
             min_minutes_between_attempts=60,
             calls_enabled=True,
+            caller_number="+4721000000",
             sms_enabled=True,
             sms_sender="NordlysEn",
             visible_from=self.setup_at.astimezone(OSLO).date(),

@@ -37,6 +37,8 @@ from kundeflyt.accounts.admin_scope import (
 from kundeflyt.accounts.models import Team, User
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.accounts.visibility import data_owners_administered_by
+from kundeflyt.common.errors import DomainError
+from kundeflyt.common.phones import normalise_phone
 from kundeflyt.crm.models import DataOwner
 
 
@@ -144,7 +146,12 @@ class SuperuserLock:
 
 
 class UserForm(SuperuserLock, GrantsForm, UserChangeForm):
-    pass
+    def clean_phone(self) -> str:
+        """Stored as E.164, as every phone number (click-to-call dials it)."""
+        try:
+            return normalise_phone(self.cleaned_data.get("phone") or "", field="phone")
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from None
 
 
 class UserAddForm(SuperuserLock, GrantsForm, AdminUserCreationForm):
@@ -159,7 +166,7 @@ class UserAdmin(OwnerScopedAdmin, BaseUserAdmin):
         *BaseUserAdmin.fieldsets[:2],  # type: ignore[index]
         (
             _("Work"),
-            {"fields": ("team", "language", "time_zone", "data_owners", "is_integration")},
+            {"fields": ("team", "language", "time_zone", "phone", "data_owners", "is_integration")},
         ),
         *BaseUserAdmin.fieldsets[2:],  # type: ignore[index]
     )

@@ -47,6 +47,15 @@ class User(AbstractUser):
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
+    # Click-to-call rings this phone first, then connects the customer (S7).
+    phone = models.CharField(
+        _("phone for calls"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Your mobile or softphone number: Call rings it, then the customer."),
+    )
     two_factor = models.BooleanField(
         _("two-factor login"),
         default=False,

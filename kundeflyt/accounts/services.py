@@ -22,7 +22,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.two_factor import RECOVERY_CODES, must_use_two_factor
 from kundeflyt.common.audit import audit
+from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import DomainError, NotAllowed
+from kundeflyt.common.phones import normalise_phone
 
 AUTHENTICATOR_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
@@ -41,6 +43,18 @@ def user_set_language(user: User, *, language: str) -> User:
         audit(
             user, "user.language", user, before={"language": before}, after={"language": language}
         )
+    return user
+
+
+@transaction.atomic
+def user_set_phone(user: User, *, phone: str) -> User:
+    """The user's own phone for calls: click-to-call rings it first, then the customer."""
+    e164 = normalise_phone(bounded_text(phone, field="phone", max_length=30), field="phone")
+    if user.phone != e164:
+        before = user.phone
+        User.objects.filter(pk=user.pk).update(phone=e164)
+        user.phone = e164
+        audit(user, "user.phone", user, before={"phone": before}, after={"phone": e164})
     return user
 
 

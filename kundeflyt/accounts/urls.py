@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.account, name="account"),
+    path("phone/", views.phone_set, name="phone_set"),
     path("password/", views.PasswordChange.as_view(), name="password_change"),
     path("two-factor/", views.two_factor_enrol, name="two_factor_enrol"),
     path("two-factor/code/", views.two_factor_verify, name="two_factor_verify"),

@@ -77,6 +77,19 @@ def account(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@require_POST
+def phone_set(request: HttpRequest) -> HttpResponseBase:
+    """The user's own phone for calls (click-to-call rings it first)."""
+    try:
+        services.user_set_phone(_user(request), phone=request.POST.get("phone", ""))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("accounts:account")
+
+
 class PasswordChange(PasswordChangeView):
     """Django's password change, in the product's look; the change goes through the service."""
 

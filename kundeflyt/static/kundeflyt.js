@@ -102,6 +102,20 @@
     if (field) { field.focus(); }
   });
 
+  // A call that ended unanswered pre-selects the flow's "no answer" outcome, unless the
+  // agent chose one already; the agent still saves.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    var hint = target && target.id === "call-panel" && document.querySelector("#call-panel [data-prefill-outcome]");
+    var form = document.getElementById("outcome-form");
+    if (!hint || !form || form.querySelector("input[name=outcome]:checked")) { return; }
+    var radio = form.querySelector('input[name=outcome][value="' + hint.dataset.prefillOutcome + '"]');
+    if (radio) {
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+
   // After the outcome's own fields arrive, put the cursor in the first of them.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "outcome-fields") {

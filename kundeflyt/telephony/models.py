@@ -210,3 +210,107 @@ class Sms(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in (self.Status.DELIVERED, self.Status.FAILED, self.Status.RECEIVED)
+
+
+class Call(models.Model):
+    """One call between an agent and a customer. Click-to-call rings the agent's own phone
+    first and then connects the customer (call bridging), so the agent talks on the phone
+    they have; the provider tells how far it got. Kept with the registration saved during
+    or after it."""
+
+    class Direction(models.TextChoices):
+        OUT = "out", _("Outgoing")
+        IN = "in", _("Incoming")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Dialing")
+        RINGING = "ringing", _("Ringing")
+        ANSWERED = "answered", _("Answered")
+        ENDED = "ended", _("Ended")
+
+    class Result(models.TextChoices):
+        ANSWERED = "answered", _("Answered")
+        NO_ANSWER = "no_answer", _("No answer")
+        BUSY = "busy", _("Busy")
+        FAILED = "failed", _("Failed")
+
+    data_owner = models.ForeignKey(
+        "crm.DataOwner", verbose_name=_("data owner"), on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "crm.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="calls",
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    caller = models.CharField(_("from"), max_length=20)  # the number the customer sees
+    agent_phone = models.CharField(_("agent's phone"), max_length=20, blank=True, default="")
+    customer_phone = models.CharField(_("customer's phone"), max_length=20)
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(_("talk time (seconds)"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    result = models.CharField(
+        _("result"), max_length=10, choices=Result.choices, blank=True, default=""
+    )
+    backend = models.CharField(_("provider"), max_length=10, choices=Backend.choices)
+    key = models.UUIDField(_("idempotency key"), default=uuid.uuid4, unique=True, editable=False)
+    provider_id = models.CharField(_("provider's id"), max_length=64, blank=True, default="")
+    error = models.CharField(_("error"), max_length=300, blank=True, default="")
+    recording_url = models.URLField(_("recording"), max_length=500, blank=True, default="")
+    event = models.ForeignKey(
+        "handling.Event",
+        verbose_name=_("registration"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["backend", "provider_id"],
+                condition=~Q(provider_id=""),
+                name="call_provider_id_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "created_at"], name="call_customer_time"),
+            models.Index(fields=["user", "created_at"], name="call_user_time"),
+            models.Index(fields=["data_owner", "created_at"], name="call_owner_time"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_direction_display()} {self.customer_phone} {self.created_at:%Y-%m-%d %H:%M}"
+        )
+
+    @property
+    def is_over(self) -> bool:
+        return self.status == self.Status.ENDED

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import check_may_see_customer, data_owners_visible_to
-from kundeflyt.telephony.models import Backend, Sms
+from kundeflyt.common.errors import NotFound
+from kundeflyt.telephony.models import Backend, Call, Sms
 
 CUSTOMER_SMS_SHOWN = 20
 OUTBOX_SHOWN = 100
@@ -46,3 +48,26 @@ def console_outbox(user: User) -> QuerySet[Sms]:
         .select_related("customer", "user", "data_owner")
         .order_by("-created_at", "-pk")
     )
+
+
+CUSTOMER_CALLS_SHOWN = 20
+
+
+def customer_calls(
+    user: User, customer_id: int, *, shown: int = CUSTOMER_CALLS_SHOWN
+) -> list[Call]:
+    """The customer's latest calls, with the agent and the registration they led to."""
+    check_may_see_customer(user, customer_id)
+    return list(
+        Call.objects.filter(customer_id=customer_id)
+        .select_related("user", "event__outcome")
+        .order_by("-created_at", "-pk")[:shown]
+    )
+
+
+def my_call(user: User, call_id: int) -> Call:
+    """One of the user's own calls, as the screen's call panel shows it."""
+    call = Call.objects.filter(pk=call_id, user=user).select_related("customer").first()
+    if call is None:
+        raise NotFound(_("No such call."), field="call")
+    return call

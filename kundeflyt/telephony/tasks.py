@@ -17,3 +17,11 @@ def sms_send_task(sms_id: int) -> None:
 def sms_due_task() -> None:
     """The scheduled sweep (``kundeflyt/schedule.py``): retries that are due, lost sendings."""
     services.sms_due_send()
+
+
+@task()
+def call_place_task(call_id: int) -> None:
+    """Place a click-to-call through the provider (``calls.call_place``)."""
+    from kundeflyt.telephony.calls import call_place
+
+    call_place(call_id)

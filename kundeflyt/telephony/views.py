@@ -19,12 +19,13 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.campaigns.calling_hours import follows_consumer_rules
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.refusals import REFUSED, refused
+from kundeflyt.flows.models import Outcome
 from kundeflyt.handling.forms import parse_id
 from kundeflyt.handling.views.common import user_of
-from kundeflyt.telephony import selectors, services
+from kundeflyt.telephony import calls, selectors, services
 from kundeflyt.telephony.backends import backend_for
 from kundeflyt.telephony.backends.base import InboundSms, NotAuthentic
-from kundeflyt.telephony.models import Backend, ProviderAccount, Purpose
+from kundeflyt.telephony.models import Backend, Call, ProviderAccount, Purpose
 from kundeflyt.telephony.sms_text import measure
 
 logger = logging.getLogger(__name__)
@@ -187,7 +188,80 @@ def outbox_reply(request: HttpRequest) -> HttpResponseBase:
     return redirect("telephony:outbox")
 
 
-HOOKS = {"sms-status", "sms-in"}
+# --- Calls -----------------------------------------------------------------------------------
+
+CALL_PANEL = "telephony/partials/_call_panel.html"
+
+
+def _call_panel(request: HttpRequest, call: Call, *, status: int = 200) -> HttpResponse:
+    """The screen's call panel: how far the call got, asked again while it goes on. When it
+    ended unanswered, it names the flow's "no answer" outcome for the screen to pre-select."""
+    prefill = None
+    if call.result in (Call.Result.NO_ANSWER, Call.Result.BUSY) and call.campaign_id:
+        prefill = (
+            Outcome.objects.filter(flow__campaigns=call.campaign_id, key="no_answer")
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return render(request, CALL_PANEL, {"call": call, "prefill": prefill}, status=status)
+
+
+def _call_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    status = error.status if error.status == 403 else REFUSED
+    return render(request, CALL_PANEL, {"error": error.message}, status=status)
+
+
+@login_required
+@require_POST
+def call_start(request: HttpRequest) -> HttpResponseBase:
+    """Call from the card: the agent's phone rings, then the customer's."""
+    user = user_of(request)
+    try:
+        customer_id = parse_id(request.POST.get("customer"), field="customer")
+        call = calls.call_start(
+            user, customer_id=customer_id, phone=request.POST.get("phone", "")[:20]
+        )
+    except DomainError as error:
+        return _call_refused(request, error)
+    return _call_panel(request, selectors.my_call(user, call.pk))
+
+
+@login_required
+@require_GET
+def call_panel(request: HttpRequest) -> HttpResponseBase:
+    try:
+        call_id = parse_id(request.GET.get("call"), field="call")
+        return _call_panel(request, selectors.my_call(user_of(request), call_id))
+    except DomainError as error:
+        return _call_refused(request, error)
+
+
+@login_required
+@require_POST
+def call_console(request: HttpRequest) -> HttpResponseBase:
+    """The console provider's customer side, played by the agent (the demo, a test system)."""
+    user = user_of(request)
+    try:
+        call_id = parse_id(request.POST.get("call"), field="call")
+        call = calls.call_console_act(user, call_id=call_id, act=request.POST.get("act", ""))
+    except DomainError as error:
+        return _call_refused(request, error)
+    return _call_panel(request, selectors.my_call(user, call.pk))
+
+
+@login_required
+@require_GET
+def call_list(request: HttpRequest) -> HttpResponseBase:
+    """The customer's latest calls (customer details)."""
+    try:
+        customer_id = parse_id(request.GET.get("customer"), field="customer")
+        found = selectors.customer_calls(user_of(request), customer_id)
+    except DomainError as error:
+        return _refused(request, error)
+    return render(request, "telephony/partials/_call_list.html", {"calls": found})
+
+
+HOOKS = {"sms-status", "sms-in", "call"}
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -213,6 +287,13 @@ def hook(request: HttpRequest, account_id: int, kind: str) -> HttpResponse:
         logger.warning("telephony callback refused: account %s, %s: %s", account_id, kind, refusal)
         return HttpResponse(status=403)
     try:
+        if kind == "call":
+            report = backend.call_report(request)
+            owner = (found.data_owner_id, found.backend)
+            call = calls.call_progress(owner, report, key=_uuid(request.GET.get("call", "")))
+            if call is None:
+                return HttpResponse(status=404)
+            return backend.call_answer(request, call)
         if kind == "sms-status":
             key = _uuid(request.GET.get("sms", ""))
             sms = services.sms_status_report(found, backend.sms_status(request), key=key)

@@ -53,3 +53,13 @@ def phone(e164: str) -> str:
     from kundeflyt.common.phones import display_phone
 
     return display_phone(e164) if isinstance(e164, str) and e164.startswith("+") else e164
+
+
+@register.filter
+def talk_time(seconds: int | None) -> str:
+    """A call's length as minutes and seconds (h:mm:ss past an hour)."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"

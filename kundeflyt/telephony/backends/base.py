@@ -66,6 +66,29 @@ class InboundSms:
     text: str
 
 
+@dataclass(frozen=True)
+class OutgoingCall:
+    """Click-to-call: ring the agent's phone, then connect the customer (call bridging)."""
+
+    key: str
+    caller: str  # the number the customer sees
+    agent_phone: str
+    customer_phone: str
+    progress_url: str  # where the provider reports progress; empty: don't ask
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """How far a call got: ``status`` is a Call.Status value; ``result`` (a Call.Result
+    value) and ``duration`` come with its end."""
+
+    provider_id: str
+    status: str
+    result: str = ""
+    duration: int | None = None
+    recording_url: str = ""
+
+
 class Backend(ABC):
     name: str
 
@@ -100,6 +123,18 @@ class Backend(ABC):
     @abstractmethod
     def sms_inbound(self, request: HttpRequest) -> InboundSms: ...
 
+    @abstractmethod
+    def start_call(self, call: OutgoingCall) -> Accepted: ...
+
+    @abstractmethod
+    def call_report(self, request: HttpRequest) -> CallReport:
+        """What a progress callback tells; ValueError when it tells nothing we know."""
+
+    def call_answer(self, request: HttpRequest, call: Any) -> HttpResponse:
+        """What the provider expects back from a progress callback (46elks asks for the next
+        action when the agent answers)."""
+        return HttpResponse(b"", content_type="text/plain")
+
     def inbound_answer(self) -> HttpResponse:
         """What the provider expects back from an inbound callback: nothing, to send no reply."""
         return HttpResponse(b"", content_type="text/plain")
@@ -114,6 +149,15 @@ def basic_auth_matches(request: HttpRequest, user: str, password: str) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return hmac.compare_digest(given.encode(), f"{user}:{password}".encode())
+
+
+def seconds(text: str) -> int | None:
+    """A length of call in whole seconds, as a provider's form gives it; None if it is none."""
+    try:
+        value = int(float(text))
+    except (ValueError, OverflowError):
+        return None
+    return value if 0 <= value < 24 * 3600 else None
 
 
 def form_value(request: HttpRequest, name: str, max_length: int = 2000) -> str:

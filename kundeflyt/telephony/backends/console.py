@@ -1,5 +1,7 @@
 """The console provider: nothing leaves the server. Messages land in the outbox page,
-delivered at once, and a customer's reply can be written there by hand (the demo)."""
+delivered at once, and a customer's reply can be written there by hand (the demo). A call
+rings at once; the agent plays the customer's side with the screen's console buttons
+(answered, no answer, busy, hang up), which report through the same path as a provider."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ from django.http import HttpRequest
 from kundeflyt.telephony.backends.base import (
     Accepted,
     Backend,
+    CallReport,
     InboundSms,
     NotAuthentic,
+    OutgoingCall,
     OutgoingSms,
     StatusReport,
 )
@@ -28,4 +32,10 @@ class ConsoleBackend(Backend):
         raise NotAuthentic("the console provider makes no callbacks")
 
     def sms_inbound(self, request: HttpRequest) -> InboundSms:
+        raise NotAuthentic("the console provider makes no callbacks")
+
+    def start_call(self, call: OutgoingCall) -> Accepted:
+        return Accepted(provider_id=f"console-{call.key}", status="ringing")
+
+    def call_report(self, request: HttpRequest) -> CallReport:
         raise NotAuthentic("the console provider makes no callbacks")

@@ -1,6 +1,12 @@
-"""Twilio (https://www.twilio.com/docs): SMS over its REST API with the account SID and auth
-token. Every callback is signed (``X-Twilio-Signature``): HMAC-SHA1 with the auth token over
-the address Twilio called and the form's fields, sorted, each name followed by its value."""
+"""Twilio (https://www.twilio.com/docs): SMS and calls over its REST API with the account SID
+and auth token. Every callback is signed (``X-Twilio-Signature``): HMAC-SHA1 with the auth
+token over the address Twilio called and the form's fields, sorted, each name followed by its
+value.
+
+A click-to-call rings the agent's phone (the parent call) with TwiML that dials the customer
+(the child call, with the campaign's number as caller id, recorded from the answer). The
+child's status callbacks tell ringing, answered and how it ended; the parent's end tells
+that the agent's phone never answered; the recording's callback brings its address."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import base64
 import hashlib
 import hmac
 from urllib.parse import quote
+from xml.sax.saxutils import escape, quoteattr
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -15,13 +22,16 @@ from django.http import HttpRequest, HttpResponse
 from kundeflyt.telephony.backends.base import (
     Accepted,
     Backend,
+    CallReport,
     InboundSms,
     NotAuthentic,
+    OutgoingCall,
     OutgoingSms,
     ProviderError,
     StatusReport,
     form_value,
     post_form,
+    seconds,
 )
 
 STATUSES = {
@@ -34,6 +44,21 @@ STATUSES = {
     "undelivered": "failed",
     "failed": "failed",
     "canceled": "failed",
+}
+
+
+# The customer's call (the child) as Twilio tells it, and how each state reads here.
+CHILD = {
+    "queued": ("ringing", ""),
+    "initiated": ("ringing", ""),
+    "ringing": ("ringing", ""),
+    "in-progress": ("answered", ""),
+    "answered": ("answered", ""),
+    "completed": ("ended", "answered"),
+    "busy": ("ended", "busy"),
+    "no-answer": ("ended", "no_answer"),
+    "failed": ("ended", "failed"),
+    "canceled": ("ended", "failed"),
 }
 
 
@@ -93,3 +118,53 @@ class TwilioBackend(Backend):
             b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
             content_type="text/xml",
         )
+
+    def start_call(self, call: OutgoingCall) -> Accepted:
+        fields = {"From": call.caller, "To": call.agent_phone, "Timeout": "30"}
+        number = escape(call.customer_phone)
+        dial = f'callerId={quoteattr(call.caller)} timeout="30"'
+        if call.progress_url:
+            customer = quoteattr(f"{call.progress_url}&leg=customer")
+            recording = quoteattr(f"{call.progress_url}&leg=recording")
+            number = (
+                f'<Number statusCallbackEvent="ringing answered completed" '
+                f"statusCallback={customer}>{number}</Number>"
+            )
+            dial += f' record="record-from-answer" recordingStatusCallback={recording}'
+            fields["StatusCallback"] = f"{call.progress_url}&leg=agent"
+        fields["Twiml"] = f"<Response><Dial {dial}>{number}</Dial></Response>"
+        sid = quote(self.account.username, safe="")
+        _status, answer = post_form(
+            f"{settings.TELEPHONY_API_URLS['twilio']}/Accounts/{sid}/Calls.json",
+            fields,
+            auth=(self.account.username, self.secret),
+        )
+        if not isinstance(answer, dict) or not answer.get("sid"):
+            raise ProviderError("unexpected answer: no call sid in it", retry=False)
+        return Accepted(str(answer["sid"])[:64], "ringing")
+
+    def call_report(self, request: HttpRequest) -> CallReport:
+        leg = request.GET.get("leg", "")
+        if leg == "recording":
+            if form_value(request, "RecordingStatus", 20) != "completed":
+                return CallReport(form_value(request, "CallSid", 64), "")
+            return CallReport(
+                form_value(request, "CallSid", 64),
+                "",
+                recording_url=form_value(request, "RecordingUrl", 500),
+            )
+        status = form_value(request, "CallStatus", 20)
+        if leg == "customer" and status in CHILD:
+            ours, result = CHILD[status]
+            duration = seconds(form_value(request, "CallDuration", 12)) if ours == "ended" else None
+            return CallReport(
+                form_value(request, "ParentCallSid", 64), ours, result=result, duration=duration
+            )
+        if leg == "agent" and status in CHILD:
+            ours, _result = CHILD[status]
+            # The parent's end: if the customer's call never reported one, the agent's phone
+            # did not answer (or the call failed before the customer was dialled).
+            return CallReport(
+                form_value(request, "CallSid", 64), "ended" if ours == "ended" else "", "failed"
+            )
+        raise ValueError("unknown call event")

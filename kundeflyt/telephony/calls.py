@@ -1,0 +1,213 @@
+"""Calls from the customer screen (S7): click-to-call through the data owner's provider, its
+progress as the provider reports it, and the call log that customer details, the
+registration and the reports read.
+
+A call is written in the agent's request and placed by a worker after the commit. It is
+placed once and never again: a failure ends it, with the reason shown on the screen, for the
+agent to try again if they want. Its progress moves only forward (dialling, ringing,
+answered, ended), so a report that comes late or twice changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kundeflyt.accounts.models import User
+from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.campaigns.calling_hours import check_open_for_calls
+from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
+from kundeflyt.crm.models import has_blocked_number
+from kundeflyt.handling.models import Event
+from kundeflyt.handling.selectors.work import current_selection
+from kundeflyt.telephony.backends import backend_for
+from kundeflyt.telephony.backends.base import CallReport, OutgoingCall, ProviderError
+from kundeflyt.telephony.models import Backend, Call
+from kundeflyt.telephony.services import account_for
+
+RANK = {"queued": 0, "ringing": 1, "answered": 2, "ended": 3}
+# A registration made this long after a call is still about it (the agent may write a while).
+LINK_WINDOW = dt.timedelta(hours=2)
+
+
+@transaction.atomic(durable=True)
+def call_start(user: User, *, customer_id: int, phone: str) -> Call:
+    """Ring the agent's own phone, then connect one of the customer's numbers. Only for the
+    customer on the agent's screen, in a campaign with calls on, within its calling hours,
+    never to a blocked number, and from the campaign's number (never a hidden one)."""
+    require(user, Perm.CUSTOMER_HANDLING)
+    placement = current_selection(user)
+    if placement is None or placement.pk != customer_id:
+        raise Conflict(_("Open the customer in the customer screen to call."), field="customer")
+    campaign, customer = placement.campaign, placement.customer
+    if not campaign.calls_enabled:
+        raise NotAllowed(_("The campaign does not make calls."), field="customer")
+    if not campaign.caller_number:
+        raise DomainError(
+            _("The campaign has no number to call from yet: ask its administrator."),
+            field="customer",
+        )
+    if not user.phone:
+        raise DomainError(
+            _("Set your phone for calls under My account first: Call rings it."),
+            field="phone",
+        )
+    if phone not in customer.phones:
+        raise DomainError(_("Choose one of the customer's numbers."), field="phone")
+    if customer.objected_at is not None or has_blocked_number(campaign.crm.data_owner_id, [phone]):
+        raise DomainError(_("The number is on the block list."), field="phone")
+    now = timezone.now()
+    check_open_for_calls(campaign, now)
+    if Call.objects.filter(user=user, status__in=("queued", "ringing", "answered")).exists():
+        raise Conflict(_("You are in a call already: end it first."), field="phone")
+    account = account_for(campaign.crm.data_owner_id)
+    call = Call.objects.create(
+        data_owner_id=campaign.crm.data_owner_id,
+        customer=customer,
+        campaign=campaign,
+        user=user,
+        direction=Call.Direction.OUT,
+        caller=campaign.caller_number,
+        agent_phone=user.phone,
+        customer_phone=phone,
+        created_at=now,
+        backend=account.backend,
+    )
+    transaction.on_commit(lambda: _enqueue(call.pk))
+    return call
+
+
+def _enqueue(call_id: int) -> None:
+    from kundeflyt.telephony.tasks import call_place_task
+
+    call_place_task.enqueue(call_id)
+
+
+def call_place(call_id: int) -> Call | None:
+    """Ask the provider to place a call that waits, once."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update(skip_locked=True).filter(
+            pk=call_id, status=Call.Status.QUEUED, provider_id=""
+        )
+        found = call.first()
+        if found is None:
+            return None
+        account = account_for(found.data_owner_id)
+        # Taken: a second worker finds it no longer waiting for a provider.
+        placing = f"placing-{found.key}"
+        Call.objects.filter(pk=call_id).update(backend=account.backend, provider_id=placing)
+    try:
+        backend = backend_for(account)
+        progress = backend.callback_url("call")
+        accepted = backend.start_call(
+            OutgoingCall(
+                key=str(found.key),
+                caller=found.caller,
+                agent_phone=found.agent_phone,
+                customer_phone=found.customer_phone,
+                progress_url=f"{progress}?call={found.key}" if progress else "",
+            )
+        )
+    except (ProviderError, DomainError) as failed:
+        Call.objects.filter(pk=call_id).update(
+            status=Call.Status.ENDED,
+            result=Call.Result.FAILED,
+            ended_at=timezone.now(),
+            provider_id="",
+            error=failed.message[:300],
+        )
+        return Call.objects.get(pk=call_id)
+    Call.objects.filter(pk=call_id, provider_id=placing).update(provider_id=accepted.provider_id)
+    owner = (found.data_owner_id, account.backend)
+    call_progress(owner, CallReport(accepted.provider_id, accepted.status), key=found.key)
+    return Call.objects.get(pk=call_id)
+
+
+def call_progress(
+    owner: tuple[int, str], report: CallReport, *, key: uuid.UUID | None = None
+) -> Call | None:
+    """Apply what a provider (or the console) tells of a call: matched by our key in the
+    callback's address (or by the provider's id), only forward, the result set once."""
+    data_owner_id, backend = owner
+    mine = Call.objects.select_for_update().filter(data_owner_id=data_owner_id, backend=backend)
+    by_key = Q(key=key) if key else Q(pk__in=[])
+    by_id = Q(provider_id=report.provider_id) if report.provider_id else Q(pk__in=[])
+    with transaction.atomic():
+        call = mine.filter(by_key | by_id).first()
+        if call is None:
+            return None
+        placing = call.provider_id.startswith("placing-")
+        if report.provider_id and not placing and call.provider_id != report.provider_id:
+            return None  # another call's report with our key: refuse it
+        now = timezone.now()
+        changed: dict[str, Any] = {}
+        if placing and report.provider_id:  # the report came before the worker stored it
+            changed["provider_id"] = report.provider_id
+        if report.status and RANK[report.status] > RANK[call.status]:
+            changed["status"] = report.status
+            if report.status == "answered":
+                changed["answered_at"] = now
+            if report.status == "ended":
+                changed["ended_at"] = now
+        ending = report.status == "ended"
+        if ending and report.result and not call.result:
+            changed["result"] = report.result
+            if report.result == Call.Result.ANSWERED and call.answered_at is None:
+                changed.setdefault("answered_at", now)
+        if ending and report.duration is not None and call.duration_seconds is None:
+            changed["duration_seconds"] = report.duration
+        if report.recording_url and not call.recording_url:
+            changed["recording_url"] = report.recording_url[:500]
+        if changed:
+            Call.objects.filter(pk=call.pk).update(**changed)
+            call.refresh_from_db()
+    return call
+
+
+CONSOLE_ACTS = {
+    "answered": CallReport("", "answered"),
+    "no_answer": CallReport("", "ended", result="no_answer", duration=0),
+    "busy": CallReport("", "ended", result="busy", duration=0),
+}
+
+
+def call_console_act(user: User, *, call_id: int, act: str) -> Call:
+    """The console provider's stand-in for the customer's phone: the agent says what
+    happened (answered, no answer, busy), or hangs up."""
+    call = Call.objects.filter(pk=call_id, user=user, backend=Backend.CONSOLE).first()
+    if call is None:
+        raise NotFound(_("No such call."), field="call")
+    if act == "hang_up":
+        talked = int((timezone.now() - call.answered_at).total_seconds()) if call.answered_at else 0
+        result = "answered" if talked else "no_answer"
+        report = CallReport("", "ended", result=result, duration=talked)
+    elif act in CONSOLE_ACTS:
+        report = CONSOLE_ACTS[act]
+    else:
+        raise DomainError(_("Choose what happened."), field="act")
+    found = call_progress((call.data_owner_id, call.backend), report, key=call.key)
+    assert found is not None
+    return found
+
+
+@receiver(post_save, sender=Event)
+def _link_calls(sender: Any, instance: Event, created: bool, **kwargs: Any) -> None:
+    """A registration is about the calls its agent made to the customer just before: they are
+    linked to it in its transaction (only in campaigns that make calls, so others pay
+    nothing)."""
+    if not created or instance.actor_user_id is None or not instance.campaign.calls_enabled:
+        return
+    Call.objects.filter(
+        customer_id=instance.customer_id,
+        user_id=instance.actor_user_id,
+        event__isnull=True,
+        created_at__gte=instance.registered_at - LINK_WINDOW,
+        created_at__lte=instance.registered_at,
+    ).update(event=instance)
