@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -33,6 +33,9 @@ from kundeflyt.telephony.models import Backend, Call
 from kundeflyt.telephony.services import account_for
 
 RANK = {"queued": 0, "ringing": 1, "answered": 2, "ended": 3}
+# A call with no word of its end for this long is over, whatever was lost on the way: it no
+# longer keeps its agent from calling again.
+ONGOING = dt.timedelta(hours=3)
 # A registration made this long after a call is still about it (the agent may write a while).
 LINK_WINDOW = dt.timedelta(hours=2)
 
@@ -65,7 +68,7 @@ def call_start(user: User, *, customer_id: int, phone: str) -> Call:
         raise DomainError(_("The number is on the block list."), field="phone")
     now = timezone.now()
     check_open_for_calls(campaign, now)
-    if Call.objects.filter(user=user, status__in=("queued", "ringing", "answered")).exists():
+    if ongoing(user, now).exists():
         raise Conflict(_("You are in a call already: end it first."), field="phone")
     account = account_for(campaign.crm.data_owner_id)
     call = Call.objects.create(
@@ -82,6 +85,13 @@ def call_start(user: User, *, customer_id: int, phone: str) -> Call:
     )
     transaction.on_commit(lambda: _enqueue(call.pk))
     return call
+
+
+def ongoing(user: User, now: dt.datetime) -> QuerySet[Call]:
+    """The user's call that goes on (at most one: ``call_start`` allows no second)."""
+    return Call.objects.filter(user=user, created_at__gte=now - ONGOING).exclude(
+        status=Call.Status.ENDED
+    )
 
 
 def _enqueue(call_id: int) -> None:
@@ -185,8 +195,9 @@ def call_console_act(user: User, *, call_id: int, act: str) -> Call:
     if call is None:
         raise NotFound(_("No such call."), field="call")
     if act == "hang_up":
-        talked = int((timezone.now() - call.answered_at).total_seconds()) if call.answered_at else 0
-        result = "answered" if talked else "no_answer"
+        answered = call.answered_at
+        talked = int((timezone.now() - answered).total_seconds()) if answered else 0
+        result = "answered" if answered else "no_answer"
         report = CallReport("", "ended", result=result, duration=talked)
     elif act in CONSOLE_ACTS:
         report = CONSOLE_ACTS[act]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
@@ -65,9 +66,14 @@ def customer_calls(
     )
 
 
-def my_call(user: User, call_id: int) -> Call:
-    """One of the user's own calls, as the screen's call panel shows it."""
-    call = Call.objects.filter(pk=call_id, user=user).select_related("customer").first()
+def my_call(user: User, call_id: int | None) -> Call | None:
+    """One of the user's own calls, as the screen's call panel shows it; without an id, the
+    one that goes on (a screen opened again shows it, to follow it or hang up)."""
+    if call_id is None:
+        from kundeflyt.telephony.calls import ongoing
+
+        return ongoing(user, timezone.now()).order_by("-created_at").first()
+    call = Call.objects.filter(pk=call_id, user=user).first()
     if call is None:
         raise NotFound(_("No such call."), field="call")
     return call

@@ -193,11 +193,12 @@ def outbox_reply(request: HttpRequest) -> HttpResponseBase:
 CALL_PANEL = "telephony/partials/_call_panel.html"
 
 
-def _call_panel(request: HttpRequest, call: Call, *, status: int = 200) -> HttpResponse:
+def _call_panel(request: HttpRequest, call: Call | None, *, status: int = 200) -> HttpResponse:
     """The screen's call panel: how far the call got, asked again while it goes on. When it
     ended unanswered, it names the flow's "no answer" outcome for the screen to pre-select."""
     prefill = None
-    if call.result in (Call.Result.NO_ANSWER, Call.Result.BUSY) and call.campaign_id:
+    unanswered = (Call.Result.NO_ANSWER, Call.Result.BUSY)
+    if call is not None and call.result in unanswered and call.campaign_id:
         prefill = (
             Outcome.objects.filter(flow__campaigns=call.campaign_id, key="no_answer")
             .values_list("pk", flat=True)
@@ -207,8 +208,10 @@ def _call_panel(request: HttpRequest, call: Call, *, status: int = 200) -> HttpR
 
 
 def _call_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """The reason, above the call that goes on, if any: it stays in view to follow or end."""
     status = error.status if error.status == 403 else REFUSED
-    return render(request, CALL_PANEL, {"error": error.message}, status=status)
+    going = selectors.my_call(user_of(request), None)
+    return render(request, CALL_PANEL, {"error": error.message, "call": going}, status=status)
 
 
 @login_required
@@ -229,8 +232,11 @@ def call_start(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @require_GET
 def call_panel(request: HttpRequest) -> HttpResponseBase:
+    """The call panel, asked again while the call goes on; without ``call``, the agent's
+    call that goes on, if any (the screen asks for it when it opens)."""
     try:
-        call_id = parse_id(request.GET.get("call"), field="call")
+        raw = request.GET.get("call")
+        call_id = parse_id(raw, field="call") if raw else None
         return _call_panel(request, selectors.my_call(user_of(request), call_id))
     except DomainError as error:
         return _call_refused(request, error)
@@ -246,7 +252,7 @@ def call_console(request: HttpRequest) -> HttpResponseBase:
         call = calls.call_console_act(user, call_id=call_id, act=request.POST.get("act", ""))
     except DomainError as error:
         return _call_refused(request, error)
-    return _call_panel(request, selectors.my_call(user, call.pk))
+    return _call_panel(request, call)
 
 
 @login_required

@@ -16,6 +16,18 @@ Messages.json`` with the AccountSid and AuthToken as basic auth; form ``To``, ``
 HMAC-SHA1, keyed with the AuthToken, over the full URL followed by the POST fields sorted by
 name, each name followed by its value, in base64.
 
+Calls (click-to-call, https://46elks.com/docs/make-call, /docs/call-actions,
+/docs/voice-recordcall; https://www.twilio.com/docs/voice/api/call-resource,
+/docs/voice/twiml/dial, /docs/voice/twiml/number): ``POST /a1/calls`` (form ``from``,
+``to``, ``voice_start``, optional ``whenhangup`` and ``timeout``) and ``POST /2010-04-01/
+Accounts/{AccountSid}/Calls.json`` (form ``To``, ``From``, ``Url`` or ``Twiml``, optional
+``StatusCallback`` and ``Timeout``) ring the agent's phone. The fakes then play the call as
+the provider would, one step per method: 46elks loads ``voice_start`` when the agent answers
+and follows the actions Kundeflyt answers (``busy``, ``failed``, ``recordcall``), then posts
+``whenhangup``; Twilio runs the TwiML it was given and posts the signed status callbacks of
+the customer's leg (the ``<Number>``'s ``statusCallback``), of the agent's leg
+(``StatusCallback``) and of the recording (the ``<Dial>``'s ``recordingStatusCallback``).
+
 Use the fixtures ``elks`` and ``twilio``; import them into a test module with
 ``# noqa: F401``."""
 
@@ -33,7 +45,8 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -100,6 +113,9 @@ class Hook:
     content_type: str
     body: bytes
 
+    def json(self) -> Any:
+        return json.loads(self.body.decode())
+
 
 @dataclass
 class Reply:
@@ -117,6 +133,10 @@ class FakeProvider:
         self.requests: list[Request] = []
         self.answers: list[Answer] = []
         self.messages: dict[str, dict[str, str]] = {}  # the provider's id → what it was asked
+        self.calls: dict[str, dict[str, str]] = {}  # a call's id → what it was asked
+        # Called with a new call's id before the API answers: the agent's phone answers
+        # before the answer reaches Kundeflyt (run in the fake's own thread).
+        self.on_placed: Callable[[str], object] | None = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -143,6 +163,12 @@ class FakeProvider:
     def api(self, request: Request) -> Reply:
         """The ordinary answer to an API request (and its effect)."""
         raise NotImplementedError
+
+    def placed(self, call_id: str, form: dict[str, str]) -> None:
+        with self.lock:
+            self.calls[call_id] = dict(form)
+        if self.on_placed is not None:
+            self.on_placed(call_id)
 
     def error(self, status: int, message: str) -> Reply:
         """The provider's answer with an error ``status``."""
@@ -293,6 +319,7 @@ class FakeElks(FakeProvider):
         self.number = "+46766861004"  # the account's virtual number, where replies arrive
         self.invalid_numbers: set[str] = set()  # E.164 in form, yet no such subscriber
         self.replies: list[tuple[str, bytes]] = []  # answers to inbound SMS: sent back as SMS
+        self.actions: dict[str, dict[str, Any]] = {}  # a call's id → the action it follows
 
     @property
     def api_url(self) -> str:
@@ -307,6 +334,8 @@ class FakeElks(FakeProvider):
     def api(self, request: Request) -> Reply:
         if request.basic_auth != (self.username, self.password):
             return self.error(401, "API access requires a valid API username and password")
+        if request.path == "/a1/calls":
+            return self.call_api(request)
         if request.path != "/a1/sms":
             return self.error(404, "Not found")
         form = request.form
@@ -378,6 +407,166 @@ class FakeElks(FakeProvider):
             self.replies.append((sender, hook.body))
         return hook
 
+    # --- calls ------------------------------------------------------------------------------
+
+    def call_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.path == "/a1/calls"]
+
+    def call_api(self, request: Request) -> Reply:
+        """``POST /a1/calls``: ring ``to``; ``voice_start`` (a URL, or a JSON action) is
+        loaded when ``to`` answers."""
+        form = request.form
+        for key in ("from", "to", "voice_start"):
+            if not form.get(key):
+                return self.error(400, f"Missing key {key}")
+        if not E164.fullmatch(form["to"]) or form["to"] in self.invalid_numbers:
+            return self.error(400, "Invalid to number")
+        if not E164.fullmatch(form["from"]):  # a call has no text sender id
+            return self.error(400, "Invalid from number")
+        if not is_url(form["voice_start"]) and not isinstance(
+            json_or_none(form["voice_start"]), dict
+        ):
+            return self.error(400, "Invalid voice_start")
+        if "whenhangup" in form and not is_url(form["whenhangup"]):
+            return self.error(400, "Invalid whenhangup")
+        timeout = form.get("timeout", "60")
+        if not timeout.isdigit() or not 1 <= int(timeout) <= 600:
+            return self.error(400, "Invalid timeout")
+        call_id = "c" + secrets.token_hex(16)
+        self.placed(call_id, form)
+        answer = {
+            "direction": "outgoing",
+            "from": form["from"],
+            "to": form["to"],
+            "state": "ongoing",
+            "timeout": int(timeout),
+            "created": elks_now(),
+            "id": call_id,
+        }
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+
+    def call_fields(self, call_id: str, id_field: str = "callid") -> dict[str, str]:
+        asked = self.calls[call_id]
+        return {
+            id_field: call_id,
+            "direction": "outgoing",
+            "from": asked["from"],
+            "to": asked["to"],
+            "created": elks_now(),
+        }
+
+    def agent_answers(
+        self,
+        call_id: str,
+        *,
+        url: str | None = None,
+        auth: tuple[str, str] | FromUrl | None = FROM_URL,
+        id_field: str = "callid",
+        extra: Mapping[str, str] | None = None,
+    ) -> Hook:
+        """The agent's phone (``to``) answered: 46elks loads ``voice_start`` for the first
+        action, which it then follows (kept in ``actions``). Any answer but 200-204 with a
+        JSON action ends the call."""
+        target = url or self.calls[call_id]["voice_start"]
+        assert is_url(target), "voice_start is an action, not an address: nothing to call"
+        fields = {**self.call_fields(call_id, id_field), **(extra or {})}
+        hook = self.call_back(target, fields, auth=auth)
+        if 200 <= hook.status <= 204 and isinstance(json_or_none(hook.body), dict):
+            with self.lock:
+                self.actions[call_id] = hook.json()
+        return hook
+
+    def customer_busy(self, call_id: str, **kwargs: Any) -> Hook:
+        """The connected number was busy: 46elks loads the connect action's ``busy``."""
+        return self._next_action(call_id, "busy", **kwargs)
+
+    def customer_no_answer(self, call_id: str, **kwargs: Any) -> Hook:
+        """The connected number did not answer in ``timeout`` (or could not be reached):
+        46elks loads the connect action's ``failed``."""
+        return self._next_action(call_id, "failed", **kwargs)
+
+    def _next_action(
+        self,
+        call_id: str,
+        step: str,
+        *,
+        url: str | None = None,
+        auth: tuple[str, str] | FromUrl | None = FROM_URL,
+        extra: Mapping[str, str] | None = None,
+    ) -> Hook:
+        target = url or self.actions[call_id][step]
+        assert is_url(target), f"{step} is an action, not an address: nothing to call"
+        fields = {**self.call_fields(call_id), "result": "failed", **(extra or {})}
+        hook = self.call_back(target, fields, auth=auth)
+        if 200 <= hook.status <= 204 and isinstance(json_or_none(hook.body), dict):
+            with self.lock:
+                self.actions[call_id] = hook.json()
+        return hook
+
+    def recorded(
+        self,
+        call_id: str,
+        *,
+        wav: str | None = None,
+        url: str | None = None,
+        auth: tuple[str, str] | FromUrl | None = FROM_URL,
+        extra: Mapping[str, str] | None = None,
+    ) -> Hook:
+        """The call's recording is ready: posted to the action's ``recordcall`` address."""
+        target = url or self.actions[call_id]["recordcall"]
+        asked = self.calls[call_id]
+        fields = {
+            "callid": call_id,
+            "created": elks_now(),
+            "duration": "42",
+            "wav": wav or f"https://api.46elks.com/a1/recordings/r{secrets.token_hex(16)}.wav",
+            "from": asked["from"],
+            "to": asked["to"],
+            **(extra or {}),
+        }
+        return self.call_back(target, fields, auth=auth)
+
+    def hang_up(
+        self,
+        call_id: str,
+        *,
+        state: str = "success",
+        duration: int = 0,
+        url: str | None = None,
+        auth: tuple[str, str] | FromUrl | None = FROM_URL,
+        extra: Mapping[str, str] | None = None,
+    ) -> Hook:
+        """The call ended (``state`` ``success``, ``failed`` or ``busy``, the agent's side):
+        posted to ``whenhangup``."""
+        target = url or self.calls[call_id]["whenhangup"]
+        fields = {
+            **self.call_fields(call_id, "id"),
+            "state": state,
+            "start": elks_now(),
+            "duration": str(duration),
+            "cost": str(duration * 100),
+            "actions": json.dumps(
+                [a for a in [self.actions.get(call_id)] if a is not None] + [{"hangup": "end"}]
+            ),
+            **(extra or {}),
+        }
+        return self.call_back(target, fields, auth=auth)
+
+
+def elks_now() -> str:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def json_or_none(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
 
 @pytest.fixture
 def elks() -> Iterator[FakeElks]:
@@ -412,6 +601,8 @@ class FakeTwilio(FakeProvider):
         self.auth_token = secrets.token_hex(16)
         self.number = "+4759440000"  # the account's Twilio number, where replies arrive
         self.invalid_numbers: set[str] = set()  # E.164 in form, yet no valid phone number
+        self.children: dict[str, str] = {}  # a call's SID → its <Dial>'s child call's SID
+        self.sequences: dict[str, int] = {}  # a call's SID → its last SequenceNumber
 
     @property
     def api_url(self) -> str:
@@ -423,6 +614,13 @@ class FakeTwilio(FakeProvider):
 
     def sms_requests(self) -> list[Request]:
         return [r for r in self.requests if r.path.endswith("/Messages.json")]
+
+    @property
+    def calls_path(self) -> str:
+        return f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
+
+    def call_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.path.endswith("/Calls.json")]
 
     def error(self, status: int, message: str, code: int | None = None) -> Reply:
         code = code or 20000 + status
@@ -440,6 +638,8 @@ class FakeTwilio(FakeProvider):
     def api(self, request: Request) -> Reply:
         if request.basic_auth != (self.account_sid, self.auth_token):
             return self.error(401, "Authenticate", 20003)
+        if request.path == self.calls_path:
+            return self.call_api(request)
         if request.path != self.messages_path:
             return self.error(404, f"The requested resource {request.path} was not found", 20404)
         form = request.form
@@ -558,6 +758,190 @@ class FakeTwilio(FakeProvider):
             "ToCountry": "NO",
         }
         return self.signed_post(url, fields, token=token, signature=signature)
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def call_api(self, request: Request) -> Reply:
+        """``POST .../Calls.json``: ring ``To`` from ``From``; when it answers, run the TwiML
+        (``Twiml``, or what ``Url`` answers). Twilio parses ``Twiml`` when the call is made."""
+        form = request.form
+        to, sender = form.get("To", ""), form.get("From", "")
+        if not to:
+            return self.error(400, 'Required parameter "To" missing.', 21201)
+        if not sender:
+            return self.error(400, 'Required parameter "From" missing.', 21213)
+        if not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
+            return self.error(400, "Either Url, Twiml or ApplicationSid is required.", 21205)
+        if not E164.fullmatch(to) or to in self.invalid_numbers:
+            return self.error(400, f"Invalid 'To' Phone Number: {to}", 21211)
+        if not E164.fullmatch(sender):
+            return self.error(400, f"Invalid 'From' Phone Number: {sender}", 21212)
+        if "Twiml" in form:
+            try:
+                root = ET.fromstring(form["Twiml"])
+            except ET.ParseError as broken:
+                return self.error(400, f"Document parse failure: {broken}", 12100)
+            if root.tag != "Response":
+                return self.error(400, "The root element must be Response.", 12100)
+        for name in ("Url", "StatusCallback"):
+            if name in form and not is_url(form[name]):
+                return self.error(400, f"{name} is not a valid URL: {form[name]}", 21205)
+        timeout = form.get("Timeout", "60")
+        if not timeout.isdigit() or not 1 <= int(timeout) <= 600:
+            return self.error(400, "Timeout must be between 1 and 600.", 21216)
+        sid = "CA" + secrets.token_hex(16)
+        with self.lock:
+            self.children[sid] = "CA" + secrets.token_hex(16)
+        self.placed(sid, form)
+        now = format_datetime(dt.datetime.now(dt.UTC), usegmt=True)
+        answer = {
+            "account_sid": self.account_sid,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": sender,
+            "from_formatted": sender,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {},
+            "to": to,
+            "to_formatted": to,
+            "trunk_sid": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+            "queue_time": "0",
+        }
+        return Reply(201, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+
+    def twiml(self, sid: str) -> ET.Element:
+        return ET.fromstring(self.calls[sid]["Twiml"])
+
+    def dial(self, sid: str) -> ET.Element:
+        dial = self.twiml(sid).find("Dial")
+        assert dial is not None, "no <Dial> in the TwiML"
+        return dial
+
+    def dialled(self, sid: str) -> ET.Element:
+        number = self.dial(sid).find("Number")
+        assert number is not None, "no <Number> in the <Dial>"
+        return number
+
+    def customer_leg(
+        self,
+        sid: str,
+        status: str,
+        *,
+        duration: int | None = None,
+        url: str | None = None,
+        extra: Mapping[str, str] | None = None,
+        **signing: Any,
+    ) -> Hook:
+        """A status callback of the customer's call (the ``<Dial>``'s child call):
+        ``ringing``, ``in-progress`` (answered), then ``completed``, ``busy``, ``no-answer``,
+        ``failed`` or ``canceled``, to the ``<Number>``'s ``statusCallback``."""
+        dial, number = self.dial(sid), self.dialled(sid)
+        target = url or number.get("statusCallback", "")
+        events = (number.get("statusCallbackEvent") or "completed").split()
+        event = {"in-progress": "answered", "initiated": "initiated", "ringing": "ringing"}
+        assert url or event.get(status, "completed") in events, f"{status} was not asked for"
+        customer = (number.text or "").strip()
+        fields = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.children[sid],
+            "ParentCallSid": sid,
+            "CallStatus": status,
+            "Direction": "outbound-dial",
+            "From": dial.get("callerId", ""),
+            "Caller": dial.get("callerId", ""),
+            "To": customer,
+            "Called": customer,
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(self._sequence(sid)),
+            "Timestamp": format_datetime(dt.datetime.now(dt.UTC), usegmt=True),
+        }
+        if status in ("completed", "busy", "no-answer", "failed", "canceled"):
+            fields["CallDuration"] = str(duration or 0)
+            fields["Duration"] = str(math.ceil((duration or 0) / 60))
+        return self.signed_post(target, {**fields, **(extra or {})}, **signing)
+
+    def agent_leg(
+        self,
+        sid: str,
+        status: str = "completed",
+        *,
+        duration: int = 0,
+        url: str | None = None,
+        extra: Mapping[str, str] | None = None,
+        **signing: Any,
+    ) -> Hook:
+        """The status callback of the call to the agent (the parent call) when it ends, to its
+        ``StatusCallback`` (by default Twilio reports only ``completed`` and the failures)."""
+        asked = self.calls[sid]
+        target = url or asked["StatusCallback"]
+        fields = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": sid,
+            "CallStatus": status,
+            "Direction": "outbound-api",
+            "From": asked["From"],
+            "Caller": asked["From"],
+            "To": asked["To"],
+            "Called": asked["To"],
+            "CallDuration": str(duration),
+            "Duration": str(math.ceil(duration / 60)),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(self._sequence(sid)),
+            "Timestamp": format_datetime(dt.datetime.now(dt.UTC), usegmt=True),
+        }
+        return self.signed_post(target, {**fields, **(extra or {})}, **signing)
+
+    def recording(
+        self,
+        sid: str,
+        *,
+        status: str = "completed",
+        recording_url: str | None = None,
+        url: str | None = None,
+        extra: Mapping[str, str] | None = None,
+        **signing: Any,
+    ) -> Hook:
+        """The ``<Dial>``'s recording (of the parent call) is ready: to its
+        ``recordingStatusCallback``."""
+        target = url or self.dial(sid).get("recordingStatusCallback", "")
+        recording_sid = "RE" + secrets.token_hex(16)
+        base = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings"
+        fields = {
+            "AccountSid": self.account_sid,
+            "CallSid": sid,
+            "RecordingSid": recording_sid,
+            "RecordingUrl": recording_url or f"{base}/{recording_sid}",
+            "RecordingStatus": status,
+            "RecordingDuration": "42",
+            "RecordingChannels": "1",
+            "RecordingSource": "DialVerb",
+            "RecordingStartTime": format_datetime(dt.datetime.now(dt.UTC), usegmt=True),
+            "ErrorCode": "0",
+        }
+        return self.signed_post(target, {**fields, **(extra or {})}, **signing)
+
+    def _sequence(self, sid: str) -> int:
+        with self.lock:
+            self.sequences[sid] = self.sequences.get(sid, -1) + 1
+            return self.sequences[sid]
 
 
 @pytest.fixture

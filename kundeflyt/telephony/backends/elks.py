@@ -103,10 +103,12 @@ class ElksBackend(Backend):
         match request.GET.get("event", ""):
             case "connect":  # the agent answered: the customer's phone rings now
                 return CallReport(call_id, "ringing")
+            # The customer never answered: no talk time, whatever the agent's leg lasts (its
+            # hangup report comes later with that length).
             case "busy":
-                return CallReport(call_id, "ended", result="busy")
+                return CallReport(call_id, "ended", result="busy", duration=0)
             case "failed":
-                return CallReport(call_id, "ended", result="no_answer")
+                return CallReport(call_id, "ended", result="no_answer", duration=0)
             case "hangup":
                 duration = seconds(form_value(request, "duration", 12))
                 talked = form_value(request, "state", 20) == "success" and bool(duration)

@@ -1,7 +1,8 @@
-"""SMS from the customer screen in Chromium (S7, issue 14), through the console provider: the
-agent picks a template, sees the message as it will go with its length, sends it, and sees it
-delivered; a supervisor sees it on the customer's details; the customer's STOPP, written in
-the outbox, puts the number on the block list."""
+"""Calls and SMS from the customer screen in Chromium (S7, issue 14), through the console
+provider. SMS: the agent picks a template, sees the message as it will go with its length,
+sends it and sees it delivered; the customer's STOPP, written in the outbox, blocks the
+number; customer details show both. Calls: the agent follows the call on the screen, an
+unanswered one pre-selects "no answer", and the call log shows the registration it led to."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.crm.models import BlockedNumber, Customer
-from kundeflyt.telephony.models import Purpose, Sms, SmsTemplate
+from kundeflyt.telephony.models import Call, Purpose, Sms, SmsTemplate
 from tests.browser.test_agent_day import log_in
 from tests.factories import UserFactory
 from tests.world import World
@@ -89,3 +90,46 @@ def test_an_agent_texts_a_customer_from_a_template_and_the_reply_stopp_blocks_th
     expect(history.locator(".sms.in")).to_contain_text("Stopp")
     expect(history.locator(".sms.in")).to_contain_text("Received")
     expect(history.locator(".sms.out")).to_contain_text("Delivered")
+
+
+def test_an_agent_calls_the_customer_no_answer_is_pre_selected_and_the_call_is_in_the_log(
+    page: Page,
+    live_server,
+    world: World,  # type: ignore[no-untyped-def]
+) -> None:
+    world.campaign.calls_enabled = True
+    world.campaign.caller_number = "21000000"
+    world.campaign.save()
+    customer = world.customer(1, phone1="41234567")
+    world.agent.phone = "+4798765432"
+    world.agent.save()
+    log_in(page, live_server.url, "agent")
+    page.get_by_role("button", name="Start working").first.click()
+
+    page.get_by_role("button", name="Call 41 23 45 67").click()
+    panel = page.locator("#call-panel")
+    expect(panel).to_contain_text("Call to 41 23 45 67")
+    expect(panel.locator(".badge")).to_have_text("Ringing")
+    panel.get_by_role("button", name="Customer answers").click()
+    expect(panel.locator(".badge")).to_have_text("Answered")
+    panel.get_by_role("button", name="Hang up").click()
+    expect(panel).to_contain_text("talk time 0:")
+    expect(panel.get_by_role("button")).to_have_count(0)
+
+    # A second call nobody answers: "no answer" is chosen for the agent, who saves it.
+    page.get_by_role("button", name="Call 41 23 45 67").click()
+    panel.get_by_role("button", name="No answer").click()
+    expect(panel.locator(".badge")).to_have_text("No answer")
+    no_answer = page.get_by_role("radio", name=re.compile(r"\bIkke svar$"))
+    expect(no_answer).to_be_checked()
+    page.get_by_label("After saving").select_option("stay")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#messages")).to_contain_text("Saved")
+
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    log = page.locator("#call-list")
+    expect(log.locator("li")).to_have_count(2)
+    expect(log.locator("li").first).to_contain_text("No answer")
+    expect(log.locator("li").first).to_contain_text("Registered: Ikke svar")
+    expect(log.locator("li").nth(1)).to_contain_text("Answered")
+    assert Call.objects.filter(event__isnull=False).count() == 2  # both led to the save
