@@ -534,4 +534,11 @@ EXPECTED: dict[str, str] = {
     "telephony:outbox": "L 403 403 200 200 403 200",
     "telephony:outbox_reply": "L 403 403 R! R! 403 R!",
     "telephony:hook": "403 403 403 403 403 403 403",
+    'accounts:phone_set': 'L R R R R R R',
+    'telephony:call_start': 'L 422 422 422 422 422 422',
+    'telephony:call_panel': 'L 200 200 200 200 200 200',
+    'telephony:call_console': 'L 422 422 422 422 422 422',
+    'telephony:call_list': 'L 422 422 422 422 422 422',
+    'api:customer_marketing_consent': '405 405 405 405 405 405 405',
+    'handling:customer_marketing_consent': 'L R R R R! R! R',
 }

@@ -135,6 +135,26 @@ def test_a_call_rings_the_agent_through_46elks_with_authenticated_progress_addre
     assert (call.status, call.result, call.backend, call.error) == ("ringing", "", "46elks", "")
     assert (call.caller, call.agent_phone, call.customer_phone) == (CALLER, AGENT_PHONE, PHONE)
     assert "Ringing" in agent_sees(client, calling, call)
+    assert calls.call_place(call.pk) is None  # a second worker: it is placed once
+    assert len(elks.call_requests()) == 1
+
+
+def test_the_call_button_places_the_call_and_shows_it_ringing(
+    calling: Texting,
+    elks: FakeElks,  # noqa: F811
+    account: ProviderAccount,
+    client: Client,
+) -> None:
+    client.force_login(calling.agent)
+
+    panel = client.post(
+        "/telephony/calls/start/", {"customer": calling.customer.pk, "phone": PHONE}
+    )
+
+    assert panel.status_code == 200
+    [call] = Call.objects.all()
+    assert "Ringing" in panel.content.decode() and call.provider_id in elks.calls
+    assert [r.form["to"] for r in elks.call_requests()] == [AGENT_PHONE]
 
 
 @pytest.mark.parametrize("id_field", ["callid", "id"])
@@ -617,6 +637,7 @@ def test_a_call_46elks_does_not_take_ends_failed_once_with_the_reason_shown(
     assert error in call.error and call.ended_at is not None
     assert len(elks.call_requests()) == reached
     assert escape(call.error) in agent_sees(client, calling, call)
+    assert calls.call_place(call.pk) is None  # never placed again
 
     settings.TELEPHONY_API_URLS = {**settings.TELEPHONY_API_URLS, "46elks": elks.api_url}
     elks.invalid_numbers.clear()

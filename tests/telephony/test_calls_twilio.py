@@ -550,6 +550,7 @@ def test_a_call_twilio_does_not_take_ends_failed_once_with_the_reason_shown(
     assert error in call.error and call.ended_at is not None
     assert len(twilio.call_requests()) == reached
     assert escape(call.error) in agent_sees(client, calling, call)
+    assert calls.call_place(call.pk) is None  # never placed again
 
     settings.TELEPHONY_API_URLS = {**settings.TELEPHONY_API_URLS, "twilio": twilio.api_url}
     twilio.invalid_numbers.clear()
