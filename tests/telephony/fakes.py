@@ -794,7 +794,7 @@ class FakeTwilio(FakeProvider):
             self.children[sid] = "CA" + secrets.token_hex(16)
         self.placed(sid, form)
         now = format_datetime(dt.datetime.now(dt.UTC), usegmt=True)
-        answer = {
+        answer: dict[str, Any] = {
             "account_sid": self.account_sid,
             "annotation": None,
             "answered_by": None,
@@ -852,7 +852,7 @@ class FakeTwilio(FakeProvider):
         ``ringing``, ``in-progress`` (answered), then ``completed``, ``busy``, ``no-answer``,
         ``failed`` or ``canceled``, to the ``<Number>``'s ``statusCallback``."""
         dial, number = self.dial(sid), self.dialled(sid)
-        target = url or number.get("statusCallback", "")
+        target = url or number.get("statusCallback") or ""
         events = (number.get("statusCallbackEvent") or "completed").split()
         event = {"in-progress": "answered", "initiated": "initiated", "ringing": "ringing"}
         assert url or event.get(status, "completed") in events, f"{status} was not asked for"
@@ -921,7 +921,7 @@ class FakeTwilio(FakeProvider):
     ) -> Hook:
         """The ``<Dial>``'s recording (of the parent call) is ready: to its
         ``recordingStatusCallback``."""
-        target = url or self.dial(sid).get("recordingStatusCallback", "")
+        target = url or self.dial(sid).get("recordingStatusCallback") or ""
         recording_sid = "RE" + secrets.token_hex(16)
         base = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings"
         fields = {
