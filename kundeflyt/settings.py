@@ -233,6 +233,8 @@ TELEPHONY_API_URLS = {
     "46elks": os.environ.get("ELKS_API_URL", "https://api.46elks.com/a1"),
     "twilio": os.environ.get("TWILIO_API_URL", "https://api.twilio.com/2010-04-01"),
 }
+# Bulk SMS go out at most this many a minute (0: as fast as the provider takes them).
+SMS_BULK_PER_MINUTE = int(os.environ.get("SMS_BULK_PER_MINUTE", "120"))
 # How long the worker waits for a provider's answer.
 TELEPHONY_TIMEOUT_SECONDS = float(os.environ.get("TELEPHONY_TIMEOUT_SECONDS", "10"))
 # How long a selection (the agent's current customer) lives without a renewal from the screen.
@@ -287,7 +289,8 @@ SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 3600
 # permissions whose holders must use it (comma separated, empty for nobody). With DEBUG on
 # (`make run`) nobody must, so the printed demo logins work without an authenticator app.
 OTP_REQUIRED_BY_DEFAULT = (
-    "administrator,campaign_setup,extended_customer_handling,correct_registrations,privacy_officer"
+    "administrator,campaign_setup,extended_customer_handling,correct_registrations,privacy_officer,"
+    "bulk_sms"
 )
 _otp_required = os.environ.get("OTP_REQUIRED_FOR", "" if DEBUG else OTP_REQUIRED_BY_DEFAULT)
 OTP_REQUIRED_FOR = [name.strip() for name in _otp_required.split(",") if name.strip()]

@@ -93,6 +93,7 @@ class User(AbstractUser):
             ("customer_handling", _("Customer handling")),
             ("extended_customer_handling", _("Extended customer handling")),
             ("sms", _("SMS")),
+            ("bulk_sms", _("Bulk SMS")),
             ("correct_registrations", _("Correct registrations")),
             ("api_access", _("API access")),
             ("privacy_officer", _("Privacy officer")),

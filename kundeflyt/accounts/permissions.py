@@ -24,6 +24,7 @@ class Perm(StrEnum):
     CUSTOMER_HANDLING = "customer_handling"
     EXTENDED_CUSTOMER_HANDLING = "extended_customer_handling"
     SMS = "sms"
+    BULK_SMS = "bulk_sms"
     CORRECT_REGISTRATIONS = "correct_registrations"
     API_ACCESS = "api_access"
     PRIVACY_OFFICER = "privacy_officer"

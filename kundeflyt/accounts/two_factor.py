@@ -24,21 +24,17 @@ from kundeflyt.accounts.permissions import Perm
 if TYPE_CHECKING:
     from kundeflyt.accounts.models import User
 
-# Permissions DESIGN.md names that are not built yet. OTP_REQUIRED_FOR may name them, so that
-# the day one exists its holders must use two-factor login without a change of settings.
-COMING_PERMISSIONS = frozenset({"bulk_sms"})
-
 RECOVERY_CODES = 10
 
 
 def required_permissions() -> list[str]:
     """The permissions whose holders must use two-factor login (the OTP_REQUIRED_FOR setting)."""
     names = list(settings.OTP_REQUIRED_FOR)
-    unknown = sorted(set(names) - {perm.value for perm in Perm} - COMING_PERMISSIONS)
+    unknown = sorted(set(names) - {perm.value for perm in Perm})
     if unknown:
         raise ImproperlyConfigured(
             f"OTP_REQUIRED_FOR names unknown permissions: {', '.join(unknown)}. "
-            f"Known: {', '.join(sorted({perm.value for perm in Perm} | COMING_PERMISSIONS))}."
+            f"Known: {', '.join(sorted(perm.value for perm in Perm))}."
         )
     return names
 

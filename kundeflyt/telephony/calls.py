@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -126,7 +126,9 @@ def call_place(call_id: int) -> Call | None:
             )
         )
     except (ProviderError, DomainError) as failed:
-        Call.objects.filter(pk=call_id).update(
+        # Unless the provider called back meanwhile: then the call goes on, whatever its
+        # answer to the placement became on the way.
+        Call.objects.filter(pk=call_id, provider_id=placing).update(
             status=Call.Status.ENDED,
             result=Call.Result.FAILED,
             ended_at=timezone.now(),
@@ -136,7 +138,16 @@ def call_place(call_id: int) -> Call | None:
         return Call.objects.get(pk=call_id)
     Call.objects.filter(pk=call_id, provider_id=placing).update(provider_id=accepted.provider_id)
     owner = (found.data_owner_id, account.backend)
-    call_progress(owner, CallReport(accepted.provider_id, accepted.status), key=found.key)
+    if not progress and account.backend != Backend.CONSOLE:
+        # No callbacks were asked for (no PUBLIC_BASE_URL): nothing will tell how it goes,
+        # so the call is over for Kundeflyt once placed, and never keeps its agent waiting.
+        report = CallReport(accepted.provider_id, "ended")
+        Call.objects.filter(pk=call_id).update(
+            error=_("Placed; its progress is not reported (PUBLIC_BASE_URL is not set).")
+        )
+    else:
+        report = CallReport(accepted.provider_id, accepted.status)
+    call_progress(owner, report, key=found.key)
     return Call.objects.get(pk=call_id)
 
 
@@ -147,10 +158,14 @@ def call_progress(
     callback's address (or by the provider's id), only forward, the result set once."""
     data_owner_id, backend = owner
     mine = Call.objects.select_for_update().filter(data_owner_id=data_owner_id, backend=backend)
-    by_key = Q(key=key) if key else Q(pk__in=[])
-    by_id = Q(provider_id=report.provider_id) if report.provider_id else Q(pk__in=[])
+    if key is not None:
+        found = mine.filter(key=key)
+    elif report.provider_id:
+        found = mine.filter(provider_id=report.provider_id)
+    else:
+        return None
     with transaction.atomic():
-        call = mine.filter(by_key | by_id).first()
+        call = found.first()
         if call is None:
             return None
         placing = call.provider_id.startswith("placing-")
@@ -167,7 +182,13 @@ def call_progress(
             if report.status == "ended":
                 changed["ended_at"] = now
         ending = report.status == "ended"
-        if ending and report.result and not call.result:
+        # A told result is set once, but "answered" overrides an inferred failure (reports
+        # come in any order); an inferred one applies only to a call never answered.
+        told = not report.fallback and (
+            not call.result or (report.result == "answered" and call.result == "failed")
+        )
+        inferred = report.fallback and not call.result and call.answered_at is None
+        if ending and report.result and (told or inferred):
             changed["result"] = report.result
             if report.result == Call.Result.ANSWERED and call.answered_at is None:
                 changed.setdefault("answered_at", now)

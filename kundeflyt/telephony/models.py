@@ -114,6 +114,59 @@ class SmsTemplate(models.Model):
             )
 
 
+class SmsBatch(models.Model):
+    """One template sent to a list of customers (bulk SMS): the list as it was when confirmed,
+    sent by a worker at a limited rate, within the campaign's calling hours, each customer
+    checked again just before (block list, consent, the Reservasjonsregisteret)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting for the calling hours")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Done")
+        STOPPED = "stopped", _("Stopped")
+
+    data_owner = models.ForeignKey(
+        "crm.DataOwner", verbose_name=_("data owner"), on_delete=models.PROTECT, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="+"
+    )
+    template = models.ForeignKey(
+        SmsTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    description = models.CharField(_("list"), max_length=300, blank=True, default="")
+    customer_ids = models.JSONField(_("customers"), default=list)  # in the order they go
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.SENDING
+    )
+    position = models.PositiveIntegerField(_("reached"), default=0)  # of customer_ids
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    skipped_why = models.JSONField(_("why skipped"), default=dict)  # reason: count
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    touched_at = models.DateTimeField(_("last progress"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk SMS")
+        verbose_name_plural = _("bulk SMS")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.template} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def total(self) -> int:
+        return len(self.customer_ids)
+
+
 class Sms(models.Model):
     """One SMS to or from a customer. An outgoing one is written in the agent's transaction
     and sent by a worker after the commit, once: ``key`` names it to the provider, and only a
@@ -171,6 +224,14 @@ class Sms(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    batch = models.ForeignKey(
+        SmsBatch,
+        verbose_name=_("bulk SMS"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
     )
     segments = models.PositiveSmallIntegerField(_("segments"), default=1)
     created_at = models.DateTimeField(_("written"), default=timezone.now)

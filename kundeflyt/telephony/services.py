@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
@@ -112,23 +113,46 @@ def sms_context(user: User, customer_id: int) -> SmsContext:
     return SmsContext(placement.customer, campaign, templates)
 
 
-def refusal(customer: Customer, campaign: Campaign, phone: str, purpose: str) -> str:
-    """Why the message may not go to ``phone`` now; empty when it may."""
+# Why a message may not go to a customer, by key (the bulk summary counts them so).
+REASONS = {
+    "anonymised": _lazy("The customer has been anonymised."),
+    "blocked": _lazy("The number is on the block list."),
+    "reserved": _lazy(
+        "The customer is in the Reservasjonsregisteret and has not consented to marketing."
+    ),
+    "no_consent": _lazy(
+        "Marketing by SMS needs the customer's prior consent (markedsføringsloven § 15). "
+        "Record it on the card, or send a service message."
+    ),
+    "no_mobile": _lazy("The customer has no mobile number."),
+    "no_value": _lazy("The customer has no value for a placeholder of the template."),
+}
+
+
+def skip_reason(
+    customer: Customer, campaign: Campaign, phone: str, purpose: str, *, blocked: bool | None = None
+) -> str:
+    """The key of why the message may not go to ``phone`` now; empty when it may.
+    ``blocked``: whether the number is on the block list, when the caller knows already."""
     if customer.anonymised_at is not None:
-        return _("The customer has been anonymised.")
-    owner_id = campaign.crm.data_owner_id
-    if customer.objected_at is not None or has_blocked_number(owner_id, [phone]):
-        return _("The number is on the block list.")
-    if (
-        purpose == Purpose.MARKETING
-        and follows_consumer_rules(campaign)
-        and customer.marketing_consent_on is None
-    ):
-        return _(
-            "Marketing by SMS needs the customer's prior consent (markedsføringsloven § 15). "
-            "Record it on the card, or send a service message."
-        )
+        return "anonymised"
+    if blocked is None:
+        blocked = has_blocked_number(campaign.crm.data_owner_id, [phone])
+    if customer.objected_at is not None or customer.is_blocked or blocked:
+        return "blocked"
+    if purpose == Purpose.MARKETING and follows_consumer_rules(campaign):
+        if customer.marketing_consent_on is not None:
+            return ""
+        if customer.is_reserved and not customer.contact_basis:
+            return "reserved"
+        return "no_consent"
     return ""
+
+
+def refusal(customer: Customer, campaign: Campaign, phone: str, purpose: str) -> str:
+    """Why the message may not go to ``phone`` now, in words; empty when it may."""
+    key = skip_reason(customer, campaign, phone, purpose)
+    return str(REASONS[key]) if key else ""
 
 
 @dataclass(frozen=True)
@@ -185,9 +209,10 @@ def sms_send(
     customer, campaign = context.customer, context.campaign
     if phone not in customer.phones:
         raise DomainError(_("Choose one of the customer's numbers."), field="phone")
-    refused = refusal(customer, campaign, phone, draft.purpose)
-    if refused:
-        raise DomainError(refused, field="phone" if "block" in refused else "purpose")
+    reason = skip_reason(customer, campaign, phone, draft.purpose)
+    if reason:
+        field = {"blocked": "phone", "anonymised": "customer"}.get(reason, "purpose")
+        raise DomainError(REASONS[reason], field=field)
     account = account_for(campaign.crm.data_owner_id)
     now = timezone.now()
     sms = Sms.objects.create(

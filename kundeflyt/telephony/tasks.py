@@ -15,8 +15,20 @@ def sms_send_task(sms_id: int) -> None:
 
 @task()
 def sms_due_task() -> None:
-    """The scheduled sweep (``kundeflyt/schedule.py``): retries that are due, lost sendings."""
+    """The scheduled sweep (``kundeflyt/schedule.py``): retries that are due, lost sendings,
+    bulk SMS whose calling hours have come or whose worker was lost."""
+    from kundeflyt.telephony.bulk import batches_due_send
+
     services.sms_due_send()
+    batches_due_send()
+
+
+@task()
+def sms_batch_task(batch_id: int) -> None:
+    """Send a bulk SMS's next messages (``bulk.batch_send``)."""
+    from kundeflyt.telephony.bulk import batch_send
+
+    batch_send(batch_id)
 
 
 @task()

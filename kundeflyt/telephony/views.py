@@ -3,29 +3,38 @@ and the providers' callbacks."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.visibility import campaigns_open_to
 from kundeflyt.campaigns.calling_hours import follows_consumer_rules
-from kundeflyt.common.errors import DomainError
-from kundeflyt.common.refusals import REFUSED, refused
+from kundeflyt.campaigns.models import Campaign
+from kundeflyt.common.bounds import bounded_text
+from kundeflyt.common.errors import DomainError, NotFound
+from kundeflyt.common.refusals import REFUSED, is_htmx, refused
 from kundeflyt.flows.models import Outcome
+from kundeflyt.handling import selectors as handling_selectors
 from kundeflyt.handling.forms import parse_id
+from kundeflyt.handling.models import Placement
 from kundeflyt.handling.views.common import user_of
-from kundeflyt.telephony import calls, selectors, services
+from kundeflyt.telephony import bulk, calls, selectors, services
 from kundeflyt.telephony.backends import backend_for
 from kundeflyt.telephony.backends.base import InboundSms, NotAuthentic
-from kundeflyt.telephony.models import Backend, Call, ProviderAccount, Purpose
+from kundeflyt.telephony.models import Backend, Call, ProviderAccount, Purpose, SmsTemplate
 from kundeflyt.telephony.sms_text import measure
 
 logger = logging.getLogger(__name__)
@@ -309,3 +318,111 @@ def hook(request: HttpRequest, account_id: int, kind: str) -> HttpResponse:
         return backend.inbound_answer()
     except (ValueError, DomainError):
         return HttpResponse(status=400)
+
+
+# --- Bulk SMS ---------------------------------------------------------------------------------
+
+
+def _bulk_list(request: HttpRequest, data: Any) -> tuple[Campaign, QuerySet[Placement], str]:
+    """The campaign list's customers as its filters choose them, and those filters to keep."""
+    user = user_of(request)
+    campaign_id = parse_id(data.get("campaign"), field="campaign")
+    campaign = campaigns_open_to(user).select_related("crm").filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(_("No such campaign."), field="campaign")
+    filters = dataclasses.replace(
+        handling_selectors.PlacementFilter.from_query(data, list(campaign.crm.fields.all())),
+        campaign=campaign.pk,
+    )
+    kept = urlencode(
+        [(k, v) for k, values in data.lists() for v in values if k in BULK_FILTERS], doseq=True
+    )
+    return campaign, handling_selectors.placements_filtered(user, filters), kept
+
+
+BULK_FILTERS = {"campaign", "segment", "state", "follow_up", "responsible", "reach", "q"} | {
+    "field",
+    "op",
+    "value",
+    "low",
+    "high",
+}
+
+
+@login_required
+def bulk_new(request: HttpRequest) -> HttpResponseBase:
+    """SMS to the campaign list as filtered: first who will get it and who not, then send."""
+    user = user_of(request)
+    data = request.POST if request.method == "POST" else request.GET
+    back = reverse("handling:customers_index")
+    try:
+        campaign, placements, kept = _bulk_list(request, data)
+        back = reverse("handling:campaign_customers", args=[campaign.pk])
+        raw = data.get("template")
+        template_id = parse_id(raw, field="template") if raw else None
+        if request.method == "POST":
+            batch = bulk.bulk_sms_start(
+                user,
+                campaign=campaign,
+                placements=placements,
+                template_id=parse_id(raw, field="template"),
+                expected=parse_id(data.get("expected"), field="expected"),
+                description=bounded_text(data.get("description"), field="q", max_length=300),
+            )
+            messages.success(request, _("The SMS is on its way to the list."))
+            return redirect("telephony:bulk_batch", batch.pk)
+        preview = bulk.bulk_sms_preview(
+            user, campaign=campaign, placements=placements, template_id=template_id
+        )
+    except DomainError as error:
+        return refused(request, error, back=back)
+    templates = list(SmsTemplate.objects.filter(campaign=campaign))
+    sample = ""
+    if preview.template is not None:
+        sample = preview.template.text
+    return render(
+        request,
+        "telephony/bulk_new.html",
+        {
+            "nav": "customers",
+            "campaign": campaign,
+            "preview": preview,
+            "templates": templates,
+            "kept": kept,
+            "back": back,
+            "sample": sample,
+            "measure": measure(sample),
+        },
+    )
+
+
+@login_required
+@require_GET
+def bulk_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A bulk SMS's progress (polled by the page while it sends)."""
+    user = user_of(request)
+    require(user, Perm.BULK_SMS)
+    batch = bulk.batches_visible_to(user).select_related("campaign", "template").filter(pk=pk)
+    found = batch.first()
+    if found is None:
+        raise Http404(_("No such bulk SMS."))
+    skipped = [
+        (str(services.REASONS.get(key, key)), n) for key, n in sorted(found.skipped_why.items())
+    ]
+    template = "telephony/partials/_bulk_progress.html" if is_htmx(request) else None
+    return render(
+        request,
+        template or "telephony/bulk_batch.html",
+        {"nav": "customers", "batch": found, "skipped": skipped},
+    )
+
+
+@login_required
+@require_POST
+def bulk_stop(request: HttpRequest, pk: int) -> HttpResponseBase:
+    try:
+        bulk.batch_stop(user_of(request), batch_id=pk)
+    except DomainError as error:
+        return refused(request, error, back=reverse("telephony:bulk_batch", args=[pk]))
+    messages.success(request, _("Stopped: nobody else gets the message."))
+    return redirect("telephony:bulk_batch", pk)

@@ -87,6 +87,9 @@ class CallReport:
     result: str = ""
     duration: int | None = None
     recording_url: str = ""
+    # A result inferred, not told (Twilio: the agent's leg ended with no word of the
+    # customer's): it applies only to a call never answered.
+    fallback: bool = False
 
 
 class Backend(ABC):

@@ -126,6 +126,8 @@ class ElksBackend(Backend):
         """The next action 46elks asks for: connect the customer once the agent answered,
         with the recording asked for; hang up after busy or failed."""
         event = request.GET.get("event", "")
+        if event == "connect" and call is not None and call.is_over:
+            return JsonResponse({"hangup": "reject"})  # ended meanwhile: connect no one
         if event == "connect" and call is not None:
             base = self.callback_url("call")
             return JsonResponse(

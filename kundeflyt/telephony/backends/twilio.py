@@ -165,6 +165,9 @@ class TwilioBackend(Backend):
             # The parent's end: if the customer's call never reported one, the agent's phone
             # did not answer (or the call failed before the customer was dialled).
             return CallReport(
-                form_value(request, "CallSid", 64), "ended" if ours == "ended" else "", "failed"
+                form_value(request, "CallSid", 64),
+                "ended" if ours == "ended" else "",
+                "failed",
+                fallback=True,
             )
         raise ValueError("unknown call event")
