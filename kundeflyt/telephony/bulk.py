@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
@@ -32,7 +33,6 @@ from kundeflyt.crm.models import Customer, blocked_numbers_of
 from kundeflyt.handling.models import Placement
 from kundeflyt.telephony.models import Sms, SmsBatch, SmsTemplate
 from kundeflyt.telephony.services import (
-    REASONS,
     account_for,
     skip_reason,
     sms_attempt,
@@ -46,6 +46,15 @@ BULK_MAX = 20_000
 RUN_SECONDS = 50
 # A batch whose worker said nothing for this long was lost: the sweep takes it up again.
 LOST_AFTER = dt.timedelta(minutes=5)
+# Why customers on a list get nothing, as the count and the progress list them.
+SKIPPED = {
+    "anonymised": _lazy("anonymised"),
+    "blocked": _lazy("on the block list"),
+    "reserved": _lazy("in the Reservasjonsregisteret, without consent"),
+    "no_consent": _lazy("without consent to marketing"),
+    "no_mobile": _lazy("no mobile number"),
+    "no_value": _lazy("no value for a placeholder of the template"),
+}
 MOBILE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
@@ -73,7 +82,13 @@ class BulkPreview:
         return len(self.customer_ids)
 
     def skipped_words(self) -> list[tuple[str, int]]:
-        return [(str(REASONS[key]), n) for key, n in sorted(self.skipped.items())]
+        return skipped_words(self.skipped)
+
+
+def skipped_words(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """The reasons customers were (or would be) skipped, in words, most first."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(str(SKIPPED.get(key, key)), n) for key, n in ordered]
 
 
 def _check(user: User, campaign: Campaign) -> None:

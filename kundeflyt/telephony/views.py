@@ -406,9 +406,7 @@ def bulk_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
     found = batch.first()
     if found is None:
         raise Http404(_("No such bulk SMS."))
-    skipped = [
-        (str(services.REASONS.get(key, key)), n) for key, n in sorted(found.skipped_why.items())
-    ]
+    skipped = bulk.skipped_words(found.skipped_why)
     template = "telephony/partials/_bulk_progress.html" if is_htmx(request) else None
     return render(
         request,
