@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kundeflyt.accounts.admin_scope import OwnerScopedAdmin, staff_user
 from kundeflyt.campaigns.admin import CampaignAdmin
+from kundeflyt.campaigns.senders import caller_number_clean
 from kundeflyt.common.admin import CompactTabularInline
 from kundeflyt.common.errors import DomainError
 from kundeflyt.telephony import services
@@ -31,7 +32,7 @@ class ProviderAccountForm(forms.ModelForm[ProviderAccount]):
 
     class Meta:
         model = ProviderAccount
-        fields = ("data_owner", "backend", "username", "secret", "secret_variable")
+        fields = ("data_owner", "backend", "username", "secret", "secret_variable", "forward_to")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -39,6 +40,10 @@ class ProviderAccountForm(forms.ModelForm[ProviderAccount]):
             data["secret_variable"] = check_variable(data.get("secret_variable", ""))
         except DomainError as error:
             raise ValidationError({"secret_variable": error.message}) from None
+        try:
+            data["forward_to"] = caller_number_clean(data.get("forward_to", ""), field="forward_to")
+        except DomainError as error:
+            raise ValidationError({"forward_to": error.message}) from None
         stored = self.instance.sealed_secret if self.instance.pk else ""
         if data.get("backend") not in (None, Backend.CONSOLE) and not (
             data.get("secret") or data.get("secret_variable") or stored

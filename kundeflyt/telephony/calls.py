@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -22,14 +22,21 @@ from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
+from kundeflyt.accounts.visibility import customers_visible_to, data_owners_visible_to
 from kundeflyt.campaigns.calling_hours import check_open_for_calls
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
-from kundeflyt.crm.models import has_blocked_number
-from kundeflyt.handling.models import Event
+from kundeflyt.common.phones import phone_search_variants
+from kundeflyt.crm.models import Customer, customers_with_phone, has_blocked_number
+from kundeflyt.handling.models import Event, Placement
 from kundeflyt.handling.selectors.work import current_selection
 from kundeflyt.telephony.backends import backend_for
-from kundeflyt.telephony.backends.base import CallReport, OutgoingCall, ProviderError
-from kundeflyt.telephony.models import Backend, Call
+from kundeflyt.telephony.backends.base import (
+    CallReport,
+    InboundCall,
+    OutgoingCall,
+    ProviderError,
+)
+from kundeflyt.telephony.models import Backend, Call, ProviderAccount
 from kundeflyt.telephony.services import account_for
 
 RANK = {"queued": 0, "ringing": 1, "answered": 2, "ended": 3}
@@ -243,3 +250,62 @@ def _link_calls(sender: Any, instance: Event, created: bool, **kwargs: Any) -> N
         created_at__gte=instance.registered_at - LINK_WINDOW,
         created_at__lte=instance.registered_at,
     ).update(event=instance)
+
+
+# --- Incoming calls ---------------------------------------------------------------------------
+
+# How long an incoming call is offered to the agents who have no customer open.
+OFFERED = dt.timedelta(minutes=2)
+
+
+@transaction.atomic(durable=True)
+def call_receive(account: ProviderAccount, inbound: InboundCall) -> Call:
+    """An incoming call to the data owner's number: kept with the customer whose number it
+    comes from (in any format), and offered to the agents who have no customer open. Matched
+    by the provider's id, so a callback delivered twice is recorded once."""
+    if inbound.provider_id:
+        known = Call.objects.filter(backend=account.backend, provider_id=inbound.provider_id)
+        if (call := known.first()) is not None:
+            return call
+    caller = phone_search_variants(inbound.caller) or inbound.caller[:20]
+    found = (
+        Customer.objects.filter(
+            customers_with_phone(caller),
+            crm__data_owner=account.data_owner_id,
+            anonymised_at__isnull=True,
+        )
+        .order_by("-updated_at", "pk")
+        .first()
+        if caller.startswith("+")
+        else None
+    )
+    placement = Placement.objects.filter(pk=found.pk).first() if found else None
+    return Call.objects.create(
+        data_owner_id=account.data_owner_id,
+        customer=found,
+        campaign_id=placement.campaign_id if placement else None,
+        direction=Call.Direction.IN,
+        caller=caller[:20],
+        customer_phone=caller[:20],
+        agent_phone=account.forward_to,
+        status=Call.Status.RINGING,
+        backend=account.backend,
+        provider_id=inbound.provider_id[:64],
+    )
+
+
+def calls_offered(user: User, now: dt.datetime) -> list[Call]:
+    """Incoming calls of the last minutes from customers the user may see (or from unknown
+    numbers, to users of the data owner who take calls)."""
+    require(user, Perm.CUSTOMER_HANDLING)
+    recent = Call.objects.filter(
+        direction=Call.Direction.IN,
+        created_at__gte=now - OFFERED,
+        data_owner__in=data_owners_visible_to(user),
+    ).exclude(status=Call.Status.ENDED)
+    visible = customers_visible_to(user).values("pk")
+    return list(
+        recent.filter(Q(customer__isnull=True) | Q(customer__in=visible))
+        .select_related("customer")
+        .order_by("-created_at")[:5]
+    )

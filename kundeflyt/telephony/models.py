@@ -51,6 +51,15 @@ class ProviderAccount(models.Model):
         default="",
         help_text=_("Its name must start with KUNDEFLYT_PROVIDER_."),
     )
+    forward_to = models.CharField(
+        _("incoming calls go to"),
+        max_length=20,
+        blank=True,
+        default="",
+        help_text=_(
+            "A switchboard or queue number. Agents see who is calling; empty: callers hear busy."
+        ),
+    )
     # The password of the callback addresses given to the provider (46elks: basic auth).
     callback_secret = models.CharField(max_length=64, default=_callback_secret, editable=False)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)

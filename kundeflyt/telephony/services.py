@@ -25,6 +25,7 @@ from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.campaigns.calling_hours import follows_consumer_rules
 from kundeflyt.campaigns.models import Campaign
+from kundeflyt.campaigns.senders import caller_number_clean
 from kundeflyt.common.actors import Process, actor_fields
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
@@ -124,8 +125,6 @@ REASONS = {
         "Marketing by SMS needs the customer's prior consent (markedsføringsloven § 15). "
         "Record it on the card, or send a service message."
     ),
-    "no_mobile": _lazy("The customer has no mobile number."),
-    "no_value": _lazy("The customer has no value for a placeholder of the template."),
 }
 
 
@@ -464,6 +463,7 @@ def provider_account_save(
     if account.secret_variable:
         account.sealed_secret = ""
     account.username = bounded_text(account.username, field="username", max_length=100)
+    account.forward_to = caller_number_clean(account.forward_to, field="forward_to")
     if account.backend != Backend.CONSOLE and not (
         account.sealed_secret or account.secret_variable
     ):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("calls/panel/", views.call_panel, name="call_panel"),
     path("calls/console/", views.call_console, name="call_console"),
     path("calls/list/", views.call_list, name="call_list"),
+    path("calls/incoming/", views.calls_incoming, name="calls_incoming"),
     path("bulk/", views.bulk_new, name="bulk_new"),
     path("bulk/<int:pk>/", views.bulk_batch, name="bulk_batch"),
     path("bulk/<int:pk>/stop/", views.bulk_stop, name="bulk_stop"),

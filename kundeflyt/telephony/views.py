@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -266,6 +267,15 @@ def call_console(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 @require_GET
+def calls_incoming(request: HttpRequest) -> HttpResponse:
+    """Who is calling in, for the agents who have no customer open (My work asks now and
+    then)."""
+    offered = calls.calls_offered(user_of(request), timezone.now())
+    return render(request, "telephony/partials/_incoming.html", {"offered": offered})
+
+
+@login_required
+@require_GET
 def call_list(request: HttpRequest) -> HttpResponseBase:
     """The customer's latest calls (customer details)."""
     try:
@@ -276,7 +286,7 @@ def call_list(request: HttpRequest) -> HttpResponseBase:
     return render(request, "telephony/partials/_call_list.html", {"calls": found})
 
 
-HOOKS = {"sms-status", "sms-in", "call"}
+HOOKS = {"sms-status", "sms-in", "call", "call-in"}
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -302,6 +312,9 @@ def hook(request: HttpRequest, account_id: int, kind: str) -> HttpResponse:
         logger.warning("telephony callback refused: account %s, %s: %s", account_id, kind, refusal)
         return HttpResponse(status=403)
     try:
+        if kind == "call-in":
+            calls.call_receive(found, backend.call_inbound(request))
+            return backend.call_inbound_answer(found.forward_to)
         if kind == "call":
             report = backend.call_report(request)
             owner = (found.data_owner_id, found.backend)

@@ -92,6 +92,13 @@ class CallReport:
     fallback: bool = False
 
 
+@dataclass(frozen=True)
+class InboundCall:
+    provider_id: str
+    caller: str
+    to: str
+
+
 class Backend(ABC):
     name: str
 
@@ -136,6 +143,13 @@ class Backend(ABC):
     def call_answer(self, request: HttpRequest, call: Any) -> HttpResponse:
         """What the provider expects back from a progress callback (46elks asks for the next
         action when the agent answers)."""
+        return HttpResponse(b"", content_type="text/plain")
+
+    def call_inbound(self, request: HttpRequest) -> InboundCall:
+        raise NotAuthentic("this provider takes no incoming calls")
+
+    def call_inbound_answer(self, forward_to: str) -> HttpResponse:
+        """What to do with an incoming call: connect it to ``forward_to``, or say busy."""
         return HttpResponse(b"", content_type="text/plain")
 
     def inbound_answer(self) -> HttpResponse:

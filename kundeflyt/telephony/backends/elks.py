@@ -21,6 +21,7 @@ from kundeflyt.telephony.backends.base import (
     Accepted,
     Backend,
     CallReport,
+    InboundCall,
     InboundSms,
     NotAuthentic,
     OutgoingCall,
@@ -143,6 +144,18 @@ class ElksBackend(Backend):
         if event in ("busy", "failed"):
             return JsonResponse({"hangup": "busy" if event == "busy" else "reject"})
         return HttpResponse(b"", content_type="text/plain")
+
+    def call_inbound(self, request: HttpRequest) -> InboundCall:
+        return InboundCall(
+            provider_id=form_value(request, "callid", 64) or form_value(request, "id", 64),
+            caller=form_value(request, "from", 40),
+            to=form_value(request, "to", 40),
+        )
+
+    def call_inbound_answer(self, forward_to: str) -> HttpResponse:
+        if forward_to:
+            return JsonResponse({"connect": forward_to})
+        return JsonResponse({"hangup": "busy"})
 
 
 def _event(url: str, event: str) -> str:

@@ -23,6 +23,7 @@ from kundeflyt.telephony.backends.base import (
     Accepted,
     Backend,
     CallReport,
+    InboundCall,
     InboundSms,
     NotAuthentic,
     OutgoingCall,
@@ -111,6 +112,20 @@ class TwilioBackend(Backend):
             sender=form_value(request, "From", 40),
             to=form_value(request, "To", 40),
             text=form_value(request, "Body"),
+        )
+
+    def call_inbound(self, request: HttpRequest) -> InboundCall:
+        return InboundCall(
+            provider_id=form_value(request, "CallSid", 64),
+            caller=form_value(request, "From", 40),
+            to=form_value(request, "To", 40),
+        )
+
+    def call_inbound_answer(self, forward_to: str) -> HttpResponse:
+        verb = f"<Dial>{escape(forward_to)}</Dial>" if forward_to else '<Reject reason="busy"/>'
+        return HttpResponse(
+            f'<?xml version="1.0" encoding="UTF-8"?><Response>{verb}</Response>'.encode(),
+            content_type="text/xml",
         )
 
     def inbound_answer(self) -> HttpResponse:
