@@ -178,3 +178,33 @@ class ProductDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.product_id} {self.status}: {self.lines}"
+
+
+class CallDay(models.Model):
+    """Calls made per day × campaign × agent: how many ended, how many were answered, and
+    their talk time in seconds (the day the call started, in the report time zone)."""
+
+    day = models.DateField(_("day"))
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    user_key = models.BigIntegerField(_("user"), default=0)
+    calls = models.BigIntegerField(_("calls"), default=0)
+    answered = models.BigIntegerField(_("answered"), default=0)
+    talk_seconds = models.BigIntegerField(_("talk time (seconds)"), default=0)
+
+    class Meta:
+        verbose_name = _("calls per day")
+        verbose_name_plural = _("calls per day")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "campaign", "user_key"], name="callday_key")
+        ]
+        indexes = [models.Index(fields=["campaign", "day"], name="callday_campaign_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.campaign_id}/{self.user_key}: {self.calls}"

@@ -47,7 +47,7 @@ from django.db import connection, transaction
 
 from kundeflyt.flows.models import Outcome
 from kundeflyt.handling.models import Event, Meeting, ProductLine
-from kundeflyt.reports.models import OutcomeDay, ProductDay, UserDay, UserHour
+from kundeflyt.reports.models import CallDay, OutcomeDay, ProductDay, UserDay, UserHour
 
 REPORT_TIME_ZONE = ZoneInfo(settings.TIME_ZONE)
 
@@ -227,6 +227,32 @@ def _cents(alias: str) -> str:
     return f"CAST(ROUND({alias}.{_q('unit_price')} * 100) AS BIGINT) * {alias}.{_q('quantity')}"
 
 
+def rollup_call(call: Any, sign: int) -> None:
+    """Add (``+1``) or remove (``-1``) one call's contribution to the calls rollup: an
+    outgoing call in a campaign counts once it has ended. Call it in the transaction that
+    changes the call, before the change with -1 and after it with +1 (``calls.call_progress``)."""
+    from kundeflyt.telephony.models import Call
+
+    if call.direction != Call.Direction.OUT or call.status != Call.Status.ENDED:
+        return
+    if call.campaign_id is None:
+        return
+    answered = call.result == Call.Result.ANSWERED
+    _upsert(
+        CallDay,
+        {
+            "day": report_day(call.created_at),
+            "campaign_id": call.campaign_id,
+            "user_key": call.user_id or 0,
+        },
+        {
+            "calls": sign,
+            "answered": sign if answered else 0,
+            "talk_seconds": sign * (call.duration_seconds or 0) if answered else 0,
+        },
+    )
+
+
 @contextmanager
 def rollup_change(event: Event) -> Iterator[Event]:
     """Wrap a change of ``event``'s report facts: its old contribution is removed before the
@@ -239,7 +265,7 @@ def rollup_change(event: Event) -> Iterator[Event]:
 # --- Recounting from the raw events ---------------------------------------------------------
 
 
-TABLES: tuple[type[Any], ...] = (OutcomeDay, UserHour, UserDay, ProductDay)
+TABLES: tuple[type[Any], ...] = (OutcomeDay, UserHour, UserDay, ProductDay, CallDay)
 KEYS: dict[type[Any], tuple[str, ...]] = {
     OutcomeDay: ("day", "campaign_id", "segment_key", "user_key", "outcome_id", "option_key"),
     UserHour: ("day", "hour", "campaign_id", "user_key"),
@@ -253,12 +279,14 @@ KEYS: dict[type[Any], tuple[str, ...]] = {
         "product_id",
         "status",
     ),
+    CallDay: ("day", "campaign_id", "user_key"),
 }
 VALUES: dict[type[Any], tuple[str, ...]] = {
     OutcomeDay: ("n", "meetings"),
     UserHour: ("n",),
     UserDay: ("n", "progressive", "meetings", "hours"),
     ProductDay: ("lines", "quantity", "revenue_cents"),
+    CallDay: ("calls", "answered", "talk_seconds"),
 }
 
 
@@ -267,6 +295,8 @@ def _recount_sql(
 ) -> tuple[str, list[Any]]:
     """The SELECT that recounts ``model``'s rows from the raw events (optionally only events
     counted from ``start`` to ``end``), columns in the order of KEYS then VALUES."""
+    if model is CallDay:
+        return _calls_recount_sql(start, end)
     tz = settings.TIME_ZONE
     counts_at = f"e.{_q('counts_at')}"
     day_sql, day_params = connection.ops.datetime_cast_date_sql(counts_at, (), tz)
@@ -318,6 +348,33 @@ def _recount_sql(
         )
         return sql, [*day_params, *where_params]
     raise ValueError(model)
+
+
+def _calls_recount_sql(start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, list[Any]]:
+    """The calls rollup recounted from the calls: outgoing, ended, in a campaign."""
+    from kundeflyt.telephony.models import Call
+
+    started = f"c.{_q('created_at')}"
+    day_sql, day_params = connection.ops.datetime_cast_date_sql(started, (), settings.TIME_ZONE)
+    where = (
+        f"c.{_q('direction')} = %s AND c.{_q('status')} = %s AND c.{_q('campaign_id')} IS NOT NULL"
+    )
+    where_params: list[Any] = [Call.Direction.OUT.value, Call.Status.ENDED.value]
+    if start is not None:
+        where += f" AND {started} >= %s"
+        where_params.append(connection.ops.adapt_datetimefield_value(start))
+    if end is not None:
+        where += f" AND {started} < %s"
+        where_params.append(connection.ops.adapt_datetimefield_value(end))
+    answered = f"c.{_q('result')} = %s"
+    sql = (
+        f"SELECT {day_sql}, c.{_q('campaign_id')}, COALESCE(c.{_q('user_id')}, 0), COUNT(*), "
+        f"SUM(CASE WHEN {answered} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {answered} THEN COALESCE(c.{_q('duration_seconds')}, 0) ELSE 0 END) "
+        f"FROM {_table(Call)} c WHERE {where} GROUP BY 1, 2, 3"
+    )
+    result = Call.Result.ANSWERED.value
+    return sql, [*day_params, result, result, *where_params]
 
 
 def _lock_rollups() -> None:
@@ -438,11 +495,14 @@ def _repair(model: type[Any], first: dt.date | None, last: dt.date | None) -> No
 
 def _day_span() -> tuple[dt.date, dt.date] | None:
     """The first and last report day in the events or the rollups."""
+    from kundeflyt.telephony.models import Call
+
     days: list[dt.date] = []
-    bounds = Event.objects.order_by().values_list("counts_at", flat=True)
-    for moment in (bounds.order_by("counts_at").first(), bounds.order_by("-counts_at").first()):
-        if moment is not None:
-            days.append(report_day(moment))
+    for model, field in ((Event, "counts_at"), (Call, "created_at")):
+        moments = model.objects.values_list(field, flat=True)
+        for moment in (moments.order_by(field).first(), moments.order_by(f"-{field}").first()):
+            if moment is not None:
+                days.append(report_day(moment))
     for model in TABLES:
         for day in (
             model.objects.order_by("day").values_list("day", flat=True).first(),

@@ -25,6 +25,7 @@ TABS = [
     ("products", gettext_lazy("Products")),
     ("meetings", gettext_lazy("Meetings booked")),
     ("status", gettext_lazy("Customer status")),
+    ("calls", gettext_lazy("Calls")),
 ]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -29,6 +29,7 @@ from kundeflyt.common.phones import phone_search_variants
 from kundeflyt.crm.models import Customer, customers_with_phone, has_blocked_number
 from kundeflyt.handling.models import Event, Placement
 from kundeflyt.handling.selectors.work import current_selection
+from kundeflyt.reports.rollup import rollup_call
 from kundeflyt.telephony.backends import backend_for
 from kundeflyt.telephony.backends.base import (
     CallReport,
@@ -135,14 +136,18 @@ def call_place(call_id: int) -> Call | None:
     except (ProviderError, DomainError) as failed:
         # Unless the provider called back meanwhile: then the call goes on, whatever its
         # answer to the placement became on the way.
-        Call.objects.filter(pk=call_id, provider_id=placing).update(
-            status=Call.Status.ENDED,
-            result=Call.Result.FAILED,
-            ended_at=timezone.now(),
-            provider_id="",
-            error=failed.message[:300],
-        )
-        return Call.objects.get(pk=call_id)
+        with transaction.atomic():
+            ended = Call.objects.filter(pk=call_id, provider_id=placing).update(
+                status=Call.Status.ENDED,
+                result=Call.Result.FAILED,
+                ended_at=timezone.now(),
+                provider_id="",
+                error=failed.message[:300],
+            )
+            failed_call = Call.objects.get(pk=call_id)
+            if ended:
+                rollup_call(failed_call, 1)  # a call tried and failed is a call made
+        return failed_call
     Call.objects.filter(pk=call_id, provider_id=placing).update(provider_id=accepted.provider_id)
     owner = (found.data_owner_id, account.backend)
     if not progress and account.backend != Backend.CONSOLE:
@@ -204,8 +209,10 @@ def call_progress(
         if report.recording_url and not call.recording_url:
             changed["recording_url"] = report.recording_url[:500]
         if changed:
+            rollup_call(call, -1)  # its contribution as it was, if it had ended
             Call.objects.filter(pk=call.pk).update(**changed)
             call.refresh_from_db()
+            rollup_call(call, 1)
     return call
 
 

@@ -85,6 +85,8 @@ def test_each_report_shows_its_tables_with_charts_and_export_links(
 ) -> None:
     history(shop, 12)
     for report in REPORTS:
+        if report == "calls":  # no calls in this history: tests/telephony/test_calls_report.py
+            continue
         response = get(client, shop.boss, report)
         page = response.content.decode()
         assert response.status_code == 200, report

@@ -21,7 +21,7 @@ from kundeflyt.reports.selectors import REPORTS, Report
 
 router = Router(tags=["reports"])
 
-ReportKey = Literal["activity", "outcomes", "products", "meetings", "status"]
+ReportKey = Literal["activity", "outcomes", "products", "meetings", "status", "calls"]
 assert set(ReportKey.__args__) == set(REPORTS)  # type: ignore[attr-defined]
 
 

@@ -8,8 +8,8 @@ report does not grow with the events: each table is one ``GROUP BY`` over a roll
 names in it are looked up once.
 
 One module per report family (``activity``, ``outcomes``, ``products``, ``meetings``,
-``status``), what they share in ``scope``, the filters' choices in ``choices``; every public
-name is imported from here.
+``status``, ``calls``), what they share in ``scope``, the filters' choices in ``choices``;
+every public name is imported from here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from kundeflyt.accounts.models import User
 from kundeflyt.reports.selectors.activity import ACTIVITY, activity_report
+from kundeflyt.reports.selectors.calls import calls_report
 from kundeflyt.reports.selectors.choices import FilterChoices, filter_choices
 from kundeflyt.reports.selectors.meetings import meetings_report
 from kundeflyt.reports.selectors.outcomes import outcomes_report
@@ -50,6 +51,7 @@ __all__ = [
     "Scope",
     "Table",
     "activity_report",
+    "calls_report",
     "filter_choices",
     "meetings_report",
     "money",
@@ -67,4 +69,5 @@ REPORTS: dict[str, Callable[[User, ReportFilter], Report]] = {
     "products": products_report,
     "meetings": meetings_report,
     "status": status_report,
+    "calls": calls_report,
 }
