@@ -99,3 +99,39 @@ def test_the_calls_tab_is_a_report_page(
     assert "<svg" in page and "CSV" in page and "XLSX" in page
     assert str(calling.agent) not in page
     assert Call.objects.filter(created_at__lte=timezone.now()).count() == 3
+
+
+def test_the_registration_export_tells_the_calls_and_where_to_hear_them(
+    calling: Texting,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from kundeflyt.exports.files import csv_rows
+    from kundeflyt.exports.selectors import RegistrationFilter, registrations_export
+    from kundeflyt.handling.models import Placement
+    from kundeflyt.handling.services import outcome_register
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call = call_start(calling.agent, customer_id=calling.customer.pk, phone=PHONE)
+    owner = (call.data_owner_id, call.backend)
+    recording = "https://api.46elks.com/a1/recordings/r1.wav"
+    call_progress(owner, CallReport("", "answered"), key=call.key)
+    call_progress(owner, CallReport("", "ended", result="answered", duration=61), key=call.key)
+    call_progress(owner, CallReport("", "", recording_url=recording), key=call.key)
+    outcome_register(
+        calling.agent,
+        customer_id=calling.customer.pk,
+        token=Placement.objects.get(pk=calling.customer.pk).lease_token,
+        outcome_id=calling.world.outcome("no_answer").pk,
+    )
+    boss = UserFactory(perms=[Perm.REPORTING])
+    calling.world.crm.data_owner.users.add(boss)
+    today = timezone.localdate()
+
+    header, row = list(
+        csv_rows(registrations_export(boss, RegistrationFilter(ReportFilter(today, today))))
+    )
+
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Calls"] == "Answered"
+    assert cells["Talk time (seconds)"] == 61
+    assert cells["Call recordings"] == recording

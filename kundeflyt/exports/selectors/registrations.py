@@ -7,6 +7,9 @@ registration and can be summed as it is. An XLSX file adds a second sheet with o
 product line (product, code, offered or sold, quantity, unit price, total and the product
 lines' extra fields), for a reader who pivots on products.
 
+Each row also tells the calls made before the registration (how each went, the talk time, and
+the links to their recordings).
+
 The columns follow the reader's permissions as the reports do: *reporting* to export at all;
 without *individual results* people are named by their team; without *revenue* no price or
 value is shown.
@@ -42,6 +45,7 @@ from kundeflyt.flows.models import Outcome, State
 from kundeflyt.handling.models import Event, Meeting, ProductLine
 from kundeflyt.reports.exports import Sheet
 from kundeflyt.reports.selectors import UNSEGMENTED, Column, ReportFilter, Scope, report_scope
+from kundeflyt.telephony.models import Call
 
 REGISTERED = "registered"  # the period and user are when and by whom it was registered
 REPORTS = "reports"  # …or as the reports count: counts at, counts for, only what counts
@@ -159,6 +163,9 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
         (_("Meeting"), "datetime"),
         (_("Meeting place"), "text"),
         (_("Meeting with"), "text"),
+        (_("Calls"), "text"),
+        (_("Talk time (seconds)"), "int"),
+        (_("Call recordings"), "text"),
         (_("Corrects registration"), "int"),
         (_("Corrected by registration"), "int"),
         (_("Included in reports"), "text"),
@@ -204,6 +211,7 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
         for chunk in batched(found.iterator(chunk_size=CHUNK), CHUNK):
             people.load(r[i] for r in chunk for i in (2, 4, 16))
             lines, meetings = products_and_meetings([row[0] for row in chunk])
+            talks = calls_of([row[0] for row in chunk])
             for (
                 pk,
                 registered_at,
@@ -265,6 +273,7 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
                     local(meeting["starts_at"]) if meeting else None,
                     meeting["place"] if meeting else "",
                     meeting["with_whom"] if meeting else "",
+                    *_call_cells(talks.get(pk, [])),
                     corrects_id,
                     corrected_by_id,
                     yes if included else no,
@@ -334,6 +343,32 @@ def _extra_fields(
         _label, types = found.setdefault(field.key, (field.label, {}))
         types.setdefault(field.campaign_id, field.type)
     return found
+
+
+def calls_of(ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The calls each of these registrations was made after (S7): one query."""
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not ids:
+        return found
+    for call in (
+        Call.objects.filter(event_id__in=ids)
+        .order_by("event_id", "created_at", "pk")
+        .values("event_id", "result", "duration_seconds", "recording_url")
+    ):
+        found[call["event_id"]].append(dict(call))
+    return found
+
+
+def _call_cells(calls: list[dict[str, Any]]) -> list[Any]:
+    """What a registration's row says of its calls: how each went, the talk time, and where
+    to hear the recordings."""
+    if not calls:
+        return ["", None, ""]
+    results = dict(Call.Result.choices)
+    told = [str(results.get(c["result"], c["result"] or "–")) for c in calls]
+    seconds = sum(c["duration_seconds"] or 0 for c in calls if c["result"] == "answered")
+    recordings = " ".join(c["recording_url"] for c in calls if c["recording_url"])
+    return ["; ".join(told), seconds, recordings]
 
 
 def products_and_meetings(
