@@ -32,6 +32,7 @@ from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
 from kundeflyt.common.phones import phone_search_variants
 from kundeflyt.crm.models import BlockedNumber, Customer, customers_with_phone, has_blocked_number
+from kundeflyt.handling.models import Placement
 from kundeflyt.handling.selectors.work import current_selection
 from kundeflyt.privacy.models import PrivacyRequest, Right
 from kundeflyt.telephony.backends import backend_for
@@ -389,12 +390,14 @@ def sms_receive(account: ProviderAccount, inbound: InboundSms) -> Sms:
         if (sms := known.first()) is not None:
             return sms
     found = _customers_of(account, sender) if sender.startswith("+") else []
+    placement = Placement.objects.filter(pk=found[0].pk).first() if found else None
     text = inbound.text.replace("\x00", "")[:SMS_TEXT_LENGTH]
     try:
         with transaction.atomic():
             sms = Sms.objects.create(
                 data_owner_id=account.data_owner_id,
                 customer=found[0] if found else None,
+                campaign_id=placement.campaign_id if placement else None,
                 direction=Sms.Direction.IN,
                 sender=sender,
                 to=(phone_search_variants(inbound.to) or inbound.to)[:20],

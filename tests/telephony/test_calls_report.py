@@ -127,11 +127,13 @@ def test_the_registration_export_tells_the_calls_and_where_to_hear_them(
     calling.world.crm.data_owner.users.add(boss)
     today = timezone.localdate()
 
-    header, row = list(
-        csv_rows(registrations_export(boss, RegistrationFilter(ReportFilter(today, today))))
-    )
+    listing = registrations_export(boss, RegistrationFilter(ReportFilter(today, today)))
+    header, row = list(csv_rows(listing))
 
     cells = dict(zip(header, row, strict=True))
     assert cells["Calls"] == "Answered"
     assert cells["Talk time (seconds)"] == 61
     assert cells["Call recordings"] == recording
+    [contact] = [values for sheet, values in listing.rows(True) if sheet == 2]
+    assert contact[1:4] == ["Call", "Outgoing", calling.world.campaign.name]
+    assert contact[6:] == ["No team", PHONE, "Answered", 61, "", recording, row[0]]

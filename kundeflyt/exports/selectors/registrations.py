@@ -8,7 +8,8 @@ product line (product, code, offered or sold, quantity, unit price, total and th
 lines' extra fields), for a reader who pivots on products.
 
 Each row also tells the calls made before the registration (how each went, the talk time, and
-the links to their recordings).
+the links to their recordings); an XLSX file adds a third sheet with the period's calls and
+SMS, one row each.
 
 The columns follow the reader's permissions as the reports do: *reporting* to export at all;
 without *individual results* people are named by their team; without *revenue* no price or
@@ -18,7 +19,9 @@ value is shown.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -45,7 +48,7 @@ from kundeflyt.flows.models import Outcome, State
 from kundeflyt.handling.models import Event, Meeting, ProductLine
 from kundeflyt.reports.exports import Sheet
 from kundeflyt.reports.selectors import UNSEGMENTED, Column, ReportFilter, Scope, report_scope
-from kundeflyt.telephony.models import Call
+from kundeflyt.telephony.models import Call, Sms
 
 REGISTERED = "registered"  # the period and user are when and by whom it was registered
 REPORTS = "reports"  # …or as the reports count: counts at, counts for, only what counts
@@ -185,9 +188,25 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
     if revenue:
         lines_head += [(_("Unit price"), "money"), (_("Total"), "money"), (_("Currency"), "text")]
     lines_head += [(label, "text") for label, _types in product_fields.values()]
+    contact_head: list[tuple[str, str]] = [
+        (_("When"), "datetime"),
+        (_("Kind"), "text"),
+        (_("Direction"), "text"),
+        (_("Campaign"), "text"),
+        (_("Customer id"), "text"),
+        (_("Customer"), "text"),
+        (_("User") if individual else _("Team"), "text"),
+        (_("Number"), "text"),
+        (_("Status"), "text"),
+        (_("Talk time (seconds)"), "int"),
+        (_("Text"), "text"),
+        (_("Recording"), "text"),
+        (_("Registration"), "int"),
+    ]
     sheets = [
         Sheet(_("Registrations"), _columns(head)),
         Sheet(_("Product lines"), _columns(lines_head)),
+        Sheet(_("Calls and SMS"), _columns(contact_head)),
     ]
     f = filters.period
 
@@ -308,6 +327,14 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
                     ]
                     yield 1, line_values
 
+    def all_rows(all_sheets: bool) -> Rows:
+        yield from rows(all_sheets)
+        if all_sheets:
+            people = People(individual=individual)
+            names = {pk: c.name for pk, c in scope.campaigns.items()}
+            for values in contacts(scope, people, names):
+                yield 2, values
+
     period = f"{f.first:%Y%m%d}-{f.last:%Y%m%d}"
     return Listing(
         kind="registrations",
@@ -319,7 +346,7 @@ def registrations_export(actor: User, filters: RegistrationFilter) -> Listing:
         file_stem=f"kundeflyt-registrations-{period}",
         sheets=sheets,
         count=events.count(),
-        rows=rows,
+        rows=all_rows,
     )
 
 
@@ -343,6 +370,61 @@ def _extra_fields(
         _label, types = found.setdefault(field.key, (field.label, {}))
         types.setdefault(field.campaign_id, field.type)
     return found
+
+
+def contacts(scope: Scope, people: People, campaigns: dict[int, str]) -> Iterator[list[Any]]:
+    """The period's calls and SMS in the campaigns of ``scope`` (S7), oldest first: the
+    third sheet of an XLSX registration export."""
+    f = scope.filters
+    where = Q(campaign_id__in=list(campaigns))
+    if f.first > FIRST_DAY:
+        where &= Q(created_at__gte=_midnight(f.first))
+    if f.last < LAST_DAY:
+        where &= Q(created_at__lt=_midnight(f.last + dt.timedelta(days=1)))
+    if scope.user_keys is not None:
+        where &= Q(user_id__in=scope.user_keys)
+    fields = ("created_at", "direction", "campaign_id", "user_id", "customer__customer_id")
+    calls = Call.objects.filter(where).values_list(
+        *fields,
+        "customer__name",
+        "customer_phone",
+        "status",
+        "result",
+        "duration_seconds",
+        "recording_url",
+        "event_id",
+    )
+    messages = Sms.objects.filter(where).values_list(
+        *fields, "customer__name", "to", "sender", "status", "text"
+    )
+    call_words, sms_words = _("Call"), _("SMS")
+    out, inward = _("Outgoing"), _("Incoming")
+    results, statuses = dict(Call.Result.choices), dict(Sms.Status.choices)
+    merged = heapq.merge(
+        ((row[0], 0, row) for row in calls.order_by("created_at", "pk").iterator(CHUNK)),
+        ((row[0], 1, row) for row in messages.order_by("created_at", "pk").iterator(CHUNK)),
+    )
+    for chunk in batched(merged, CHUNK):
+        people.load(row[3] for _at, _kind, row in chunk)
+        for _at, kind, row in chunk:
+            at, direction, campaign_id, user_id, customer_id, customer_name = row[:6]
+            common = [
+                local(at),
+                call_words if kind == 0 else sms_words,
+                out if direction == "out" else inward,
+                campaigns.get(campaign_id, ""),
+                customer_id or "",
+                customer_name or "",
+                people.name(user_id),
+            ]
+            if kind == 0:
+                phone, status, result, seconds, recording, event_id = row[6:]
+                told = results.get(result) or dict(Call.Status.choices).get(status, status)
+                yield [*common, phone, str(told), seconds, "", recording, event_id]
+            else:
+                to, sender, status, text = row[6:]
+                number = to if direction == "out" else sender
+                yield [*common, number, str(statuses.get(status, status)), None, text, "", None]
 
 
 def calls_of(ids: list[int]) -> dict[int, list[dict[str, Any]]]:
