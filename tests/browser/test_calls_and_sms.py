@@ -7,15 +7,19 @@ unanswered one pre-selects "no answer", and the call log shows the registration 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from kundeflyt.accounts.permissions import Perm
 from kundeflyt.crm.models import BlockedNumber, Customer
-from kundeflyt.telephony.models import Call, Purpose, Sms, SmsTemplate
+from kundeflyt.telephony.models import Call, ProviderAccount, Purpose, Sms, SmsTemplate
+from kundeflyt.telephony.services import provider_account_save
 from tests.browser.test_agent_day import log_in
 from tests.factories import UserFactory
+from tests.telephony.fakes import FakeElks, elks  # noqa: F401 (a fixture)
+from tests.telephony.test_providers_elks import shown_address
 from tests.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -133,3 +137,59 @@ def test_an_agent_calls_the_customer_no_answer_is_pre_selected_and_the_call_is_i
     expect(log.locator("li").first).to_contain_text("Registered: Ikke svar")
     expect(log.locator("li").nth(1)).to_contain_text("Answered")
     assert Call.objects.filter(event__isnull=False).count() == 2  # both led to the save
+
+
+def test_through_46elks_the_sms_turns_delivered_when_46elks_reports_it_and_a_call_in_is_offered(
+    page: Page,
+    live_server,  # type: ignore[no-untyped-def]
+    world: World,
+    elks: FakeElks,  # noqa: F811
+    settings: Any,
+) -> None:
+    """Over HTTP, against a local 46elks: the message goes out queued, 46elks' delivery
+    report (a callback to the live server) turns it delivered in the open dialog; a customer
+    calling in shows on the My work of an agent with no customer open."""
+    settings.TELEPHONY_API_URLS = {"46elks": elks.api_url, "twilio": "http://127.0.0.1:9"}
+    settings.PUBLIC_BASE_URL = live_server.url
+    world.campaign.sms_enabled = True
+    world.campaign.sms_sender = "Nordlys"
+    world.campaign.save()
+    account = provider_account_save(
+        UserFactory(perms=[Perm.ADMINISTRATOR]),
+        account=ProviderAccount(
+            data_owner=world.crm.data_owner, backend="46elks", username=elks.username
+        ),
+        secret=elks.password,
+    )
+    world.customer(1, phone1="41234567")
+    texter = UserFactory(username="texter", perms=[Perm.CUSTOMER_HANDLING, Perm.SMS])
+    world.crm.data_owner.users.add(texter)
+    log_in(page, live_server.url, "texter")
+    page.get_by_role("button", name="Start working").first.click()
+
+    page.get_by_role("button", name=re.compile(r"^SMS 41 23 45 67")).click()
+    dialog = page.get_by_role("dialog", name="SMS to Kunde 1")
+    dialog.get_by_role("textbox", name="Message").fill("Hei! Avtalen kommer i posten.")
+    dialog.get_by_role("radio", name="Service message").check()
+    dialog.get_by_role("button", name="Send SMS").click()
+    sent = dialog.locator(".sms.out").first
+    expect(sent).to_contain_text("Queued")
+    [request] = elks.sms_requests()
+    assert request.form["message"] == "Hei! Avtalen kommer i posten."
+
+    sms_id = Sms.objects.get().provider_id
+    assert elks.report(sms_id, "delivered").status == 200
+    expect(sent).to_contain_text("Delivered")  # the list asked again, and was told
+
+    # Someone calls in: an agent with no customer open sees it on My work.
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Stop working").click()
+    page.goto(f"{live_server.url}/")
+    answer = elks.call_back(
+        shown_address(account, "call-in"),
+        {"direction": "incoming", "callid": "c1", "from": "+4741234567", "to": elks.number},
+    )
+    assert answer.status == 200
+    page.reload()
+    expect(page.locator("#incoming")).to_contain_text("Incoming call from 41 23 45 67")
+    expect(page.locator("#incoming").get_by_role("link", name="Kunde 1")).to_be_visible()
