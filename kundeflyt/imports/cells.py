@@ -18,10 +18,10 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kundeflyt.common.bounds import FIELD_TEXT
+from kundeflyt.common.bounds import FIELD_TEXT, bounded_text
 from kundeflyt.common.errors import DomainError
 from kundeflyt.common.fields import FieldType
 from kundeflyt.crm.models import FieldDefinition
@@ -31,6 +31,8 @@ from kundeflyt.imports.files import Cell, Row, cell_text
 from kundeflyt.imports.models import HEADER_LENGTH, VALUE_LENGTH
 
 PHONES = ("phone1", "phone2", "phone3")
+# Consent to marketing (markedsføringsloven § 15): the day it was given, and how.
+CONSENT = ("marketing_consent_on", "marketing_consent_source")
 # Dates an import accepts: a sane window, so no year 1 or 9999 is stored (rule 12).
 FIRST_DATE = dt.date(1900, 1, 1)
 LAST_DATE = dt.date(2100, 12, 31)
@@ -84,6 +86,17 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "mobilnr",
     ),
     "email": ("email", "emailaddress", "mail", "epost", "epostadresse"),
+    "marketing_consent_on": (
+        "samtykke",
+        "samtykkedato",
+        "markedsforingssamtykke",
+        "markedsføringssamtykke",
+        "samtykketilmarkedsføring",
+        "consent",
+        "consentdate",
+        "marketingconsent",
+    ),
+    "marketing_consent_source": ("samtykkekilde", "kildesamtykke", "consentsource"),
 }
 
 
@@ -109,16 +122,23 @@ class Target:
 
 
 def standard_labels() -> dict[str, str]:
-    """The standard fields' labels as the card shows them, in the reader's language."""
-    return {key: standard_field_label(key) for key in STANDARD_FIELDS}
+    """The standard fields' labels as the card shows them, and the consent's, in the reader's
+    language."""
+    labels = {key: standard_field_label(key) for key in STANDARD_FIELDS}
+    labels["marketing_consent_on"] = _("Consented to marketing (date)")
+    labels["marketing_consent_source"] = _("Consent given how")
+    return labels
 
 
 def targets(definitions: Sequence[FieldDefinition]) -> list[Target]:
-    """Every field a column can go to, standard fields first, in the CRM's order."""
+    """Every field a column can go to, standard fields first, in the CRM's order, then the
+    consent to marketing."""
     labels = standard_labels()
-    return [Target(key, labels[key]) for key in STANDARD_FIELDS] + [
-        Target(d.key, d.label, d) for d in definitions
-    ]
+    return (
+        [Target(key, labels[key]) for key in STANDARD_FIELDS]
+        + [Target(d.key, d.label, d) for d in definitions]
+        + [Target(key, labels[key]) for key in CONSENT]
+    )
 
 
 def _names_of(target: Target) -> set[str]:
@@ -304,6 +324,20 @@ def cell_cleaner(target: Target) -> Callable[[Cell], Any]:
     definition = target.definition
     key = target.key
     if definition is None:
+        if key == "marketing_consent_on":
+
+            def consent_day(cell: Cell) -> dt.date | None:
+                iso = parse_date(cell, field=key, label=target.label)
+                day = dt.date.fromisoformat(iso) if iso else None
+                if day is not None and day > timezone.localdate():
+                    raise DomainError(_("The consent cannot be given in the future."), field=key)
+                return day
+
+            return consent_day
+        if key == "marketing_consent_source":
+            return lambda cell: bounded_text(
+                _plain(cell) if cell is not None else "", field=key, max_length=200
+            )
         if key in PHONES:
             return lambda cell: fast_phone(_plain(cell) if cell is not None else "", field=key)
         if key == "email":

@@ -57,7 +57,7 @@ from kundeflyt.crm.services import customer_numbers_screen
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.services import placements_create
 from kundeflyt.imports import files, helpers, storage
-from kundeflyt.imports.cells import PHONES, CleanRow, RowCleaner
+from kundeflyt.imports.cells import CONSENT, PHONES, CleanRow, RowCleaner
 from kundeflyt.imports.models import (
     REASON_LENGTH,
     ImportBatch,
@@ -88,7 +88,7 @@ def cleaners() -> int:
     return max(0, int(getattr(settings, "IMPORT_CLEANERS", 0) or 0))
 
 
-STANDARD_VALUES = ("name", *PHONES, "email")
+STANDARD_VALUES = ("name", *PHONES, "email", *CONSENT)
 Piece = list[tuple[int, Any]]  # rows of the file with their numbers
 
 
@@ -510,14 +510,23 @@ class Run:
             "contact_basis": "",
             "contact_basis_on": None,
             "contact_basis_source": "",
-            "marketing_consent_on": None,
-            "marketing_consent_source": "",
+            **self._consent(values),
             "import_batch_id": self.batch.pk,
         }
         # Positional values, in the model's own field order: a third of what keywords cost.
         # (Some django-stubs releases refuse positional fields, others take them.)
         fields = [row[name] for name in customer_attnames()]
         return Customer(*fields)  # type: ignore[misc, unused-ignore]
+
+    def _consent(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A row's consent to marketing: its day, and how (the file, when no column says)."""
+        day = values.get("marketing_consent_on")
+        if not day:
+            return {"marketing_consent_on": None, "marketing_consent_source": ""}
+        source = values.get("marketing_consent_source") or _("Import of %(file)s") % {
+            "file": self.batch.file_name
+        }
+        return {"marketing_consent_on": day, "marketing_consent_source": str(source)[:200]}
 
     # --- Updates --------------------------------------------------------------------------
 
@@ -535,8 +544,11 @@ class Run:
             row = updates[customer.pk].row
             before: dict[str, Any] = {}
             after: dict[str, Any] = {}
+            given = {**row.values, **self._consent(row.values)}
+            if given["marketing_consent_on"] in (None, customer.marketing_consent_on):
+                given["marketing_consent_source"] = None  # how it was given goes with the day
             for key in STANDARD_VALUES:
-                value = row.values.get(key)
+                value = given.get(key)
                 current = getattr(customer, key)
                 if is_empty(value) or value == current or (fill_only and not is_empty(current)):
                     continue
@@ -576,7 +588,16 @@ class Run:
             )
         Customer.objects.bulk_update(
             changed,
-            ["name", *PHONES, "email", "fields", "is_blocked", "is_reserved", "updated_at"],
+            [
+                "name",
+                *PHONES,
+                "email",
+                *CONSENT,
+                "fields",
+                "is_blocked",
+                "is_reserved",
+                "updated_at",
+            ],
             batch_size=CHUNK_ROWS,
         )
         AuditEntry.objects.bulk_create(entries, batch_size=CHUNK_ROWS)
@@ -594,6 +615,7 @@ CUSTOMER_COLUMNS = (
     "fields",
     "is_blocked",
     "is_reserved",
+    *CONSENT,
 )
 
 
@@ -629,6 +651,8 @@ def insert_customers(customers: list[Customer]) -> list[Customer]:
                 Jsonb(c.fields),
                 c.is_blocked,
                 c.is_reserved,
+                c.marketing_consent_on,
+                c.marketing_consent_source,
             )
             for c in customers
         ),
@@ -642,8 +666,6 @@ def insert_customers(customers: list[Customer]) -> list[Customer]:
             "contact_basis": "",
             "contact_basis_on": None,
             "contact_basis_source": "",
-            "marketing_consent_on": None,
-            "marketing_consent_source": "",
             "objected_at": None,
         },
     )
