@@ -197,6 +197,7 @@ def test_the_default_names_the_permissions_of_the_issue() -> None:
         "extended_customer_handling",
         "correct_registrations",
         "privacy_officer",
+        "bulk_sms",  # issue 14: thousands of messages from one click
     ]
 
 
