@@ -21,6 +21,7 @@ from kundeflyt.handling.models import Event, Meeting, Placement, ProductLine
 from kundeflyt.privacy.access_log import access_log_of
 from kundeflyt.privacy.erased import erased_since
 from kundeflyt.privacy.models import PrivacyRequest
+from kundeflyt.telephony.models import Call, Sms
 
 FOUND_MAX = 50
 ACCESS_SHOWN = 1000  # the latest views of the person handed out (the log keeps ACCESS_LOG_DAYS)
@@ -203,6 +204,28 @@ def person_access(actor: Actor, customer: Customer) -> dict[str, Any]:
         ],
         "viewed_by": [
             {"at": _when(v.at), "by": str(v.user), "where": v.get_kind_display()} for v in views
+        ],
+        "sms": [
+            {
+                "at": _when(m.created_at),
+                "direction": m.get_direction_display(),
+                "from": display_phone(m.sender) if m.sender.startswith("+") else m.sender,
+                "to": display_phone(m.to),
+                "text": m.text,
+                "status": m.get_status_display(),
+            }
+            for m in Sms.objects.filter(customer=customer).order_by("created_at", "pk")
+        ],
+        "calls": [
+            {
+                "at": _when(c.created_at),
+                "direction": c.get_direction_display(),
+                "number": display_phone(c.customer_phone),
+                "result": c.get_result_display() or c.get_status_display(),
+                "seconds": c.duration_seconds,
+                "recording": c.recording_url,
+            }
+            for c in Call.objects.filter(customer=customer).order_by("created_at", "pk")
         ],
     }
 

@@ -32,6 +32,7 @@ from kundeflyt.handling.services.placements import NO_HOLDER, locked_placement, 
 from kundeflyt.imports.models import ImportBatch, ImportFileChunk
 from kundeflyt.privacy.erased import erased_keys
 from kundeflyt.privacy.models import AccessLogEntry, ErasedKey, PrivacyRequest, Right
+from kundeflyt.telephony.models import Call, Sms
 from kundeflyt.webhooks.models import Delivery, EventType
 from kundeflyt.webhooks.services import webhook_emit
 
@@ -200,6 +201,7 @@ def customer_anonymise(
         # Who looked at a person is about the person too: it goes with them.
         "access_log_rows": AccessLogEntry.objects.filter(customer=customer.pk).delete()[0],
         "import_files": _import_files_delete(customer),
+        "calls_and_sms": _contacts_clear(customer.pk),
         "export_files": _export_files_expire(owner, now),
     }
     Customer.objects.filter(pk=customer.pk).update(
@@ -294,6 +296,17 @@ def _audit_clear(customer_id: int) -> int:
             changed.append(row)
     AuditEntry.objects.bulk_update(changed, ["before", "after"], batch_size=500)
     return len(changed)
+
+
+def _contacts_clear(customer_id: int) -> int:
+    """The person's numbers and words in their SMS, and their number and recordings in
+    their calls (the rows stay, so that the calls report counts the same). Recordings kept
+    at the provider are not deleted there: the privacy officer does that at the provider."""
+    texts = Sms.objects.filter(customer_id=customer_id).update(to="", sender="", text="")
+    calls = Call.objects.filter(customer_id=customer_id).update(
+        customer_phone="", caller="", recording_url=""
+    )
+    return texts + calls
 
 
 def _payloads_clear(customer_id: int) -> int:

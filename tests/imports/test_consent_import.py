@@ -61,3 +61,17 @@ def test_an_update_fills_a_missing_consent_and_keeps_one_that_is_there(place: Pl
         "1": (dt.date(2026, 1, 5), "Nettskjema"),
         "2": (dt.date(2025, 6, 1), "Samtale"),
     }
+
+
+def test_undoing_the_import_takes_back_the_consent_it_recorded(place: Place) -> None:
+    from kundeflyt.imports.services import import_undo
+
+    customer_create(KEEPER, crm=place.crm, customer_id="1", name="Kari")
+    rows = [WITH_CONSENT, [*kari(1), "05.01.2026", "Nettskjema"]]
+    batch = place.run(place.upload(csv_bytes(rows)), on_duplicate="empty")
+    assert Customer.objects.get().marketing_consent_on == dt.date(2026, 1, 5)
+
+    import_undo(place.setup, batch=batch)
+
+    customer = Customer.objects.get()
+    assert (customer.marketing_consent_on, customer.marketing_consent_source) == (None, "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +19,10 @@ from kundeflyt.common.models import AuditEntry
 from kundeflyt.crm.models import Customer
 from kundeflyt.crm.services import customer_numbers_screen
 from kundeflyt.handling.models import Event, Placement
-from kundeflyt.imports.cells import PHONES
+from kundeflyt.imports.cells import CONSENT, PHONES
 from kundeflyt.imports.models import ImportBatch
 from kundeflyt.imports.services.common import Actor, check_may_import
+from kundeflyt.telephony.models import Call, Sms
 
 PIECE = 1000
 UNDOABLE = (ImportBatch.Status.DONE, ImportBatch.Status.CANCELLED, ImportBatch.Status.FAILED)
@@ -96,6 +98,22 @@ def _refuse_if_worked(pks: list[int], now: Any) -> None:
             % {"n": worked},
             field="batch",
         )
+    contacted = len(
+        set(Call.objects.filter(customer_id__in=pks).values_list("customer_id", flat=True))
+        | set(Sms.objects.filter(customer_id__in=pks).values_list("customer_id", flat=True))
+    )
+    if contacted:
+        raise Conflict(
+            ngettext(
+                "%(n)s of the imported customers has been called or texted: the import can no "
+                "longer be undone.",
+                "%(n)s of the imported customers have been called or texted: the import can no "
+                "longer be undone.",
+                contacted,
+            )
+            % {"n": contacted},
+            field="batch",
+        )
     held = (
         Placement.objects.filter(
             customer_id__in=pks, holder__isnull=False, lease_expires_at__gt=now
@@ -128,9 +146,17 @@ def _restore(actor: Actor, batch: ImportBatch, now: Any) -> list[int]:
         for key, value in written.items():
             if key == "fields":
                 continue
-            if getattr(customer, key) == value:
-                undo_before[key], undo_after[key] = value, before_import.get(key) or ""
-                setattr(customer, key, before_import.get(key) or "")
+            current = getattr(customer, key)
+            if isinstance(current, dt.date):  # the audit row holds dates as ISO text
+                current = current.isoformat()
+            if current == value:
+                earlier = before_import.get(key)
+                if key == "marketing_consent_on":
+                    earlier = dt.date.fromisoformat(earlier) if earlier else None
+                else:
+                    earlier = earlier or ""
+                undo_before[key], undo_after[key] = value, earlier
+                setattr(customer, key, earlier)
         fields_written = written.get("fields") or {}
         if fields_written:
             merged = dict(customer.fields)
@@ -153,6 +179,7 @@ def _restore(actor: Actor, batch: ImportBatch, now: Any) -> list[int]:
                 "name",
                 *PHONES,
                 "email",
+                *CONSENT,
                 "fields",
                 "is_blocked",
                 "is_reserved",
