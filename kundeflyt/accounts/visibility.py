@@ -161,7 +161,6 @@ OWNER_PATHS: dict[str, str] = {
     "common.auditentry": "customer__crm__data_owner",
     "telephony.provideraccount": "data_owner",
     "telephony.smstemplate": "campaign__crm__data_owner",
-    "telephony.sms": "data_owner",
 }
 
 # Rows every staff user the admin lets in may see: one list for every data owner.

@@ -31,7 +31,7 @@ from kundeflyt.common.audit import audit
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
 from kundeflyt.crm.models import Customer, blocked_numbers_of
 from kundeflyt.handling.models import Placement
-from kundeflyt.telephony.models import Sms, SmsBatch, SmsTemplate
+from kundeflyt.telephony.models import SMS_TEXT_LENGTH, Sms, SmsBatch, SmsTemplate
 from kundeflyt.telephony.services import (
     account_for,
     skip_reason,
@@ -54,6 +54,7 @@ SKIPPED = {
     "no_consent": _lazy("without consent to marketing"),
     "no_mobile": _lazy("no mobile number"),
     "no_value": _lazy("no value for a placeholder of the template"),
+    "too_long": _lazy("the message, filled in, is too long"),
 }
 MOBILE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
@@ -168,8 +169,8 @@ def bulk_sms_start(
     expected: int,
     description: str = "",
 ) -> SmsBatch:
-    """Send the template to the list, as counted: refused if the list changed since the
-    count (``expected``), so that what is sent is what was confirmed."""
+    """Send the template to the list, as counted: refused if the list's size changed since
+    the count (``expected``), so that what is sent is what was confirmed."""
     preview = bulk_sms_preview(
         user, campaign=campaign, placements=placements, template_id=template_id
     )
@@ -297,6 +298,8 @@ def _write(batch: SmsBatch, customer: Customer | None, now: dt.datetime) -> Sms 
     text = fill(batch.template.text, template_values(customer, batch.created_by))
     if any(f"{{{p}}}" in text for p in placeholders(batch.template.text)):
         return "no_value"  # a placeholder this customer has no value for
+    if len(text) > SMS_TEXT_LENGTH:
+        return "too_long"
     return Sms.objects.create(
         data_owner_id=batch.data_owner_id,
         customer=customer,
@@ -345,11 +348,6 @@ def batches_due_send(now: dt.datetime | None = None) -> int:
         SmsBatch.objects.filter(
             Q(status=SmsBatch.Status.WAITING, not_before__lte=now)
             | Q(status=SmsBatch.Status.SENDING, touched_at__lt=now - LOST_AFTER)
-            | Q(
-                status=SmsBatch.Status.SENDING,
-                touched_at__isnull=True,
-                created_at__lt=now - LOST_AFTER,
-            )
         ).values_list("pk", flat=True)
     )
     for pk in due:

@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import customers_visible_to, data_owners_visible_to
-from kundeflyt.campaigns.calling_hours import check_open_for_calls
+from kundeflyt.campaigns.calling_hours import check_open_for_calls, opens_at
+from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
 from kundeflyt.common.phones import phone_search_variants
 from kundeflyt.crm.models import Customer, customers_with_phone, has_blocked_number
@@ -44,6 +45,8 @@ RANK = {"queued": 0, "ringing": 1, "answered": 2, "ended": 3}
 # A call with no word of its end for this long is over, whatever was lost on the way: it no
 # longer keeps its agent from calling again.
 ONGOING = dt.timedelta(hours=3)
+# A call the worker has not placed this soon after the click is not placed at all.
+PLACE_WITHIN = dt.timedelta(seconds=60)
 # A registration made this long after a call is still about it (the agent may write a while).
 LINK_WINDOW = dt.timedelta(hours=2)
 
@@ -54,6 +57,8 @@ def call_start(user: User, *, customer_id: int, phone: str) -> Call:
     customer on the agent's screen, in a campaign with calls on, within its calling hours,
     never to a blocked number, and from the campaign's number (never a hidden one)."""
     require(user, Perm.CUSTOMER_HANDLING)
+    # One call at a time per agent: two quick clicks wait for each other here.
+    User.objects.select_for_update().filter(pk=user.pk).first()
     placement = current_selection(user)
     if placement is None or placement.pk != customer_id:
         raise Conflict(_("Open the customer in the customer screen to call."), field="customer")
@@ -72,7 +77,7 @@ def call_start(user: User, *, customer_id: int, phone: str) -> Call:
         )
     if phone not in customer.phones:
         raise DomainError(_("Choose one of the customer's numbers."), field="phone")
-    if customer.objected_at is not None or has_blocked_number(campaign.crm.data_owner_id, [phone]):
+    if _blocked(customer, campaign, phone):
         raise DomainError(_("The number is on the block list."), field="phone")
     now = timezone.now()
     check_open_for_calls(campaign, now)
@@ -95,6 +100,14 @@ def call_start(user: User, *, customer_id: int, phone: str) -> Call:
     return call
 
 
+def _blocked(customer: Customer, campaign: Campaign, phone: str) -> bool:
+    return (
+        customer.objected_at is not None
+        or customer.is_blocked
+        or has_blocked_number(campaign.crm.data_owner_id, [phone])
+    )
+
+
 def ongoing(user: User, now: dt.datetime) -> QuerySet[Call]:
     """The user's call that goes on (at most one: ``call_start`` allows no second)."""
     return Call.objects.filter(user=user, created_at__gte=now - ONGOING).exclude(
@@ -109,14 +122,19 @@ def _enqueue(call_id: int) -> None:
 
 
 def call_place(call_id: int) -> Call | None:
-    """Ask the provider to place a call that waits, once."""
+    """Ask the provider to place a call that waits, once, if it still may be made now: a
+    call the worker reaches late (the agent has long moved on), outside the calling hours
+    or to a number blocked meanwhile is ended instead, with why."""
     with transaction.atomic():
         call = Call.objects.select_for_update(skip_locked=True).filter(
             pk=call_id, status=Call.Status.QUEUED, provider_id=""
         )
-        found = call.first()
+        found = call.select_related("customer", "campaign__crm").first()
         if found is None:
             return None
+        late = _too_late(found, timezone.now())
+        if late:
+            return _end_unplaced(found, late)
         account = account_for(found.data_owner_id)
         # Taken: a second worker finds it no longer waiting for a provider.
         placing = f"placing-{found.key}"
@@ -161,6 +179,32 @@ def call_place(call_id: int) -> Call | None:
         report = CallReport(accepted.provider_id, accepted.status)
     call_progress(owner, report, key=found.key)
     return Call.objects.get(pk=call_id)
+
+
+def _too_late(call: Call, now: dt.datetime) -> str:
+    """Why a waiting call may no longer be placed; empty when it may."""
+    if now - call.created_at > PLACE_WITHIN:
+        return _("Not placed: it waited too long for the worker. Call again.")
+    campaign, customer = call.campaign, call.customer
+    if campaign is None or customer is None:
+        return ""
+    if _blocked(customer, campaign, call.customer_phone):
+        return _("Not placed: the number is on the block list.")
+    if opens_at(campaign, now) is not None:
+        return _("Not placed: the campaign is closed for calls now.")
+    return ""
+
+
+def _end_unplaced(call: Call, why: str) -> Call:
+    Call.objects.filter(pk=call.pk).update(
+        status=Call.Status.ENDED,
+        result=Call.Result.FAILED,
+        ended_at=timezone.now(),
+        error=why[:300],
+    )
+    call.refresh_from_db()
+    rollup_call(call, 1)
+    return call
 
 
 def call_progress(
@@ -243,6 +287,25 @@ def call_console_act(user: User, *, call_id: int, act: str) -> Call:
     return found
 
 
+def call_end(user: User, *, call_id: int) -> Call:
+    """The agent's word that their call is over, when the provider's is lost (or will never
+    come): the call ends in Kundeflyt, as answered if it was, and frees the agent."""
+    call = Call.objects.filter(pk=call_id, user=user).first()
+    if call is None:
+        raise NotFound(_("No such call."), field="call")
+    if call.is_over:
+        return call
+    answered = call.answered_at
+    talked = int((timezone.now() - answered).total_seconds()) if answered else None
+    report = CallReport("", "ended", result="answered" if answered else "", duration=talked)
+    found = call_progress((call.data_owner_id, call.backend), report, key=call.key)
+    assert found is not None
+    if not found.error and not answered:
+        Call.objects.filter(pk=call.pk).update(error=_("Ended by the agent; how is not known."))
+        found.refresh_from_db()
+    return found
+
+
 @receiver(post_save, sender=Event)
 def _link_calls(sender: Any, instance: Event, created: bool, **kwargs: Any) -> None:
     """A registration is about the calls its agent made to the customer just before: they are
@@ -287,18 +350,22 @@ def call_receive(account: ProviderAccount, inbound: InboundCall) -> Call:
         else None
     )
     placement = Placement.objects.filter(pk=found.pk).first() if found else None
-    return Call.objects.create(
-        data_owner_id=account.data_owner_id,
-        customer=found,
-        campaign_id=placement.campaign_id if placement else None,
-        direction=Call.Direction.IN,
-        caller=caller[:20],
-        customer_phone=caller[:20],
-        agent_phone=account.forward_to,
-        status=Call.Status.RINGING,
-        backend=account.backend,
-        provider_id=inbound.provider_id[:64],
-    )
+    try:
+        with transaction.atomic():
+            return Call.objects.create(
+                data_owner_id=account.data_owner_id,
+                customer=found,
+                campaign_id=placement.campaign_id if placement else None,
+                direction=Call.Direction.IN,
+                caller=caller[:20],
+                customer_phone=caller[:20],
+                agent_phone=account.forward_to,
+                status=Call.Status.RINGING,
+                backend=account.backend,
+                provider_id=inbound.provider_id[:64],
+            )
+    except IntegrityError:  # the same callback, at the same moment
+        return Call.objects.get(backend=account.backend, provider_id=inbound.provider_id)
 
 
 def calls_offered(user: User, now: dt.datetime) -> list[Call]:

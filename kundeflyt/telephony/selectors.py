@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
-from kundeflyt.accounts.visibility import check_may_see_customer, data_owners_visible_to
+from kundeflyt.accounts.visibility import (
+    campaigns_visible_to,
+    check_may_see_customer,
+    data_owners_visible_to,
+)
 from kundeflyt.common.errors import NotFound
 from kundeflyt.telephony.models import Backend, Call, Sms
 
@@ -44,8 +48,14 @@ def console_outbox(user: User) -> QuerySet[Sms]:
     """What the console provider "sent" and "received" for the user's data owners: the demo's
     and a test system's phone."""
     require(user, Perm.CAMPAIGN_SETUP)
+    # A campaign's messages to those who may see the campaign; messages from numbers of no
+    # customer to those who see the data owner.
+    seen = Q(campaign__in=campaigns_visible_to(user)) | Q(
+        campaign__isnull=True, customer__isnull=True
+    )
+    owners = data_owners_visible_to(user)
     return (
-        Sms.objects.filter(backend=Backend.CONSOLE, data_owner__in=data_owners_visible_to(user))
+        Sms.objects.filter(seen, backend=Backend.CONSOLE, data_owner__in=owners)
         .select_related("customer", "user", "data_owner")
         .order_by("-created_at", "-pk")
     )

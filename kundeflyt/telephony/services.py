@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from kundeflyt.accounts.models import User
 from kundeflyt.accounts.permissions import Perm, require
-from kundeflyt.campaigns.calling_hours import follows_consumer_rules
+from kundeflyt.campaigns.calling_hours import check_open_for_calls, follows_consumer_rules, opens_at
 from kundeflyt.campaigns.models import Campaign
 from kundeflyt.campaigns.senders import caller_number_clean
 from kundeflyt.common.actors import Process, actor_fields
@@ -180,7 +180,8 @@ def sms_draft(
     text = bounded_text(text, field="text", max_length=SMS_TEXT_LENGTH, label=_("The message"))
     if purpose not in Purpose.values:
         raise DomainError(_("Choose what the message is for."), field="purpose")
-    left = [p for p in placeholders(text) if template is not None and f"{{{p}}}" in text]
+    # What the filling left as written: placeholders this customer has no value for.
+    left = placeholders(text) if template is not None else []
     return Draft(text, purpose, template, left)
 
 
@@ -213,6 +214,8 @@ def sms_send(
     if reason:
         field = {"blocked": "phone", "anonymised": "customer"}.get(reason, "purpose")
         raise DomainError(REASONS[reason], field=field)
+    if draft.purpose == Purpose.MARKETING:
+        check_open_for_calls(campaign, timezone.now())  # rule 11: marketing in its hours
     account = account_for(campaign.crm.data_owner_id)
     now = timezone.now()
     sms = Sms.objects.create(
@@ -265,6 +268,12 @@ def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:
         refused = refusal(sms.customer, sms.campaign, sms.to, sms.purpose)
         if refused:
             return _finish(sms, now, status=Sms.Status.FAILED, error=refused)
+        opens = opens_at(sms.campaign, now) if sms.purpose == Purpose.MARKETING else None
+        if opens is not None:  # rule 11: a retry or a late worker waits for the hours
+            Sms.objects.filter(pk=sms.pk).update(next_attempt_at=opens)
+            transaction.on_commit(lambda: _enqueue(sms_id, at=opens))
+            sms.next_attempt_at = opens
+            return sms
         account = account_for(sms.data_owner_id)
         sms.attempts += 1
         sms.next_attempt_at = None  # taken: not due for anyone else, whatever happens next
@@ -292,9 +301,11 @@ def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:
             sms.next_attempt_at, sms.error = retry_at, failed.message
             return sms
         return _finish(sms, timezone.now(), status=Sms.Status.FAILED, error=failed.message)
-    return _finish(
-        sms, timezone.now(), status=accepted.status, provider_id=accepted.provider_id, error=""
-    )
+    # Without a report address, "taken" is all the provider will ever tell: that is sent.
+    status = accepted.status
+    if status == Sms.Status.QUEUED and not backend.callback_url("sms-status"):
+        status = Sms.Status.SENT
+    return _finish(sms, timezone.now(), status=status, provider_id=accepted.provider_id, error="")
 
 
 def _with_key(url: str, sms: Sms) -> str:

@@ -24,7 +24,6 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import campaigns_open_to
 from kundeflyt.campaigns.calling_hours import follows_consumer_rules
 from kundeflyt.campaigns.models import Campaign
-from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.common.refusals import REFUSED, is_htmx, refused
 from kundeflyt.flows.models import Outcome
@@ -174,11 +173,9 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def outbox_reply(request: HttpRequest) -> HttpResponseBase:
     """A customer's reply to the console provider, as the demo's stand-in for a real phone."""
     user = user_of(request)
-    sent = (
-        selectors.console_outbox(user)
-        .filter(pk=request.POST.get("sms", "")[:20] if request.POST.get("sms", "").isdigit() else 0)
-        .first()
-    )
+    raw = request.POST.get("sms", "")
+    sms_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
+    sent = selectors.console_outbox(user).filter(pk=sms_id).first()
     if sent is None:
         messages.error(request, _("No such message."))
         return redirect("telephony:outbox")
@@ -255,11 +252,16 @@ def call_panel(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @require_POST
 def call_console(request: HttpRequest) -> HttpResponseBase:
-    """The console provider's customer side, played by the agent (the demo, a test system)."""
+    """The console provider's customer side, played by the agent (the demo, a test system);
+    and, with any provider, the agent's word that the call is over (``act=end``)."""
     user = user_of(request)
     try:
         call_id = parse_id(request.POST.get("call"), field="call")
-        call = calls.call_console_act(user, call_id=call_id, act=request.POST.get("act", ""))
+        act = request.POST.get("act", "")
+        if act == "end":
+            call = calls.call_end(user, call_id=call_id)
+        else:
+            call = calls.call_console_act(user, call_id=call_id, act=act)
     except DomainError as error:
         return _call_refused(request, error)
     return _call_panel(request, call)
@@ -380,7 +382,7 @@ def bulk_new(request: HttpRequest) -> HttpResponseBase:
                 placements=placements,
                 template_id=parse_id(raw, field="template"),
                 expected=parse_id(data.get("expected"), field="expected"),
-                description=bounded_text(data.get("description"), field="q", max_length=300),
+                description=str(data.get("description") or "")[:300].replace("\x00", ""),
             )
             messages.success(request, _("The SMS is on its way to the list."))
             return redirect("telephony:bulk_batch", batch.pk)

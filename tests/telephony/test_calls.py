@@ -201,3 +201,46 @@ def test_the_console_acts_only_on_the_agent_s_own_console_calls(
     assert refused.value.field == "act"
     call.refresh_from_db()
     assert call.status == "ringing"
+
+
+def test_a_call_the_worker_reaches_late_is_not_placed(
+    calling: Texting, django_capture_on_commit_callbacks: Any, time_machine: TimeMachineFixture
+) -> None:
+    from kundeflyt.telephony.calls import call_place
+
+    time_machine.move_to(dt.datetime(2026, 12, 1, 10, 0, tzinfo=OSLO), tick=False)
+    customer_select(calling.agent, customer_id=calling.customer.pk)
+    with django_capture_on_commit_callbacks(execute=False):  # the worker is down
+        call = call_start(calling.agent, customer_id=calling.customer.pk, phone=PHONE)
+    time_machine.move_to(dt.datetime(2026, 12, 1, 10, 5, tzinfo=OSLO), tick=False)
+
+    placed = call_place(call.pk)
+
+    assert placed is not None
+    assert (placed.status, placed.result, placed.provider_id) == ("ended", "failed", "")
+    assert "waited too long" in placed.error
+
+
+def test_an_agent_can_end_a_call_the_provider_never_reports_on(
+    calling: Texting, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kundeflyt.telephony.calls import call_end
+
+    call = start(calling, django_capture_on_commit_callbacks)
+    Call.objects.filter(pk=call.pk).update(backend="46elks")  # as if placed through 46elks
+
+    ended = call_end(calling.agent, call_id=call.pk)
+
+    assert (ended.status, ended.result) == ("ended", "")
+    assert "how is not known" in ended.error
+    assert start(calling, django_capture_on_commit_callbacks).status == "ringing"  # free again
+
+
+def test_a_customer_blocked_by_a_reply_of_stopp_is_not_called_on_another_number(
+    calling: Texting, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kundeflyt.crm.models import Customer
+
+    Customer.objects.filter(pk=calling.customer.pk).update(is_blocked=True)
+    with pytest.raises(DomainError, match="block list"):
+        start(calling, django_capture_on_commit_callbacks, phone="+4741234567")

@@ -179,3 +179,19 @@ def test_a_template_with_an_unknown_placeholder_is_refused_in_the_admin(texting:
     SmsTemplate(
         campaign=CampaignFactory(crm=texting.world.crm), name="OK", text="{navn} {org_number}"
     ).full_clean()
+
+
+def test_the_outbox_shows_no_message_of_a_campaign_the_user_may_not_see(
+    client: Client, texting: Texting, send: Send
+) -> None:
+    send(text="Til en skjult kampanje", purpose="service")
+    texting.world.campaign.visible_to_all = False  # only its chosen users and teams see it
+    texting.world.campaign.save()
+    setup = UserFactory(perms=[Perm.CAMPAIGN_SETUP, Perm.CUSTOMER_HANDLING])
+    texting.world.crm.data_owner.users.add(setup)
+    client.force_login(setup)
+
+    assert "Til en skjult kampanje" not in client.get(reverse("telephony:outbox")).content.decode()
+    client.post(reverse("telephony:outbox_reply"), {"sms": Sms.objects.get().pk, "text": "STOPP"})
+    client.post(reverse("telephony:outbox_reply"), {"sms": "²", "text": "STOPP"})  # not a 500
+    assert not BlockedNumber.objects.exists()

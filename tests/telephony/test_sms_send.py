@@ -140,3 +140,36 @@ def test_a_template_of_another_campaign_is_not_found(texting: Texting, send: Sen
     )
     with pytest.raises(NotFound):
         send(template_id=elsewhere.pk)
+
+
+def test_marketing_to_consumers_waits_for_the_calling_hours(
+    texting: Texting,
+    send: Send,
+    time_machine: Any,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    import datetime as dt
+
+    from kundeflyt.campaigns.calling_hours import OSLO
+    from kundeflyt.handling.services import customer_select
+    from tests.conftest import register_loaded
+
+    settings.SELECTION_LEASE_SECONDS = 3600  # the agent keeps the customer open past 21:00
+    CRM.objects.filter(pk=texting.world.crm.pk).update(kind=CRM.Kind.B2C)
+    texting.customer.marketing_consent_on = dt.date(2026, 1, 5)
+    texting.customer.save()
+    time_machine.move_to(dt.datetime(2026, 12, 2, 20, 59, tzinfo=OSLO), tick=False)
+    register_loaded()
+    customer_select(texting.agent, customer_id=texting.customer.pk)
+    with django_capture_on_commit_callbacks(execute=False):  # written at 20:59, not sent yet
+        sms = sms_send(texting.agent, customer_id=texting.customer.pk, phone=PHONE, text="Tilbud!")
+    time_machine.move_to(dt.datetime(2026, 12, 2, 21, 30, tzinfo=OSLO), tick=False)
+
+    with pytest.raises(DomainError, match="closed"):
+        send(text="Tilbud!", purpose=Purpose.MARKETING)
+    waiting = sms_attempt(sms.pk)  # the worker came late: it waits for the morning
+
+    assert waiting is not None and waiting.status == "queued"
+    assert waiting.next_attempt_at == dt.datetime(2026, 12, 3, 9, 0, tzinfo=OSLO)
+    assert send(text="Møtet er flyttet.", purpose=Purpose.SERVICE).status == "delivered"
