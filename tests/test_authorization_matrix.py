@@ -541,8 +541,8 @@ EXPECTED: dict[str, str] = {
     "telephony:call_list": "L 422 422 422 422 422 422",
     "api:customer_marketing_consent": "405 405 405 405 405 405 405",
     "handling:customer_marketing_consent": "L R R R R! R! R",
-    'telephony:calls_incoming': 'L 200 200 200 403 200 200',
-    'telephony:bulk_new': 'L R! R! R! R! R! R!',
-    'telephony:bulk_batch': 'L 403 403 404 403 403 404',
-    'telephony:bulk_stop': 'L R! R! R! R! R! R!',
+    "telephony:calls_incoming": "L 200 200 200 403 200 200",
+    "telephony:bulk_new": "L R! R! R! R! R! R!",
+    "telephony:bulk_batch": "L 403 403 404 403 403 404",
+    "telephony:bulk_stop": "L R! R! R! R! R! R!",
 }
