@@ -250,7 +250,7 @@ def _next(batch_id: int) -> tuple[SmsBatch, int | None] | None:
     now = timezone.now()
     with transaction.atomic():
         batch = (
-            SmsBatch.objects.select_for_update(skip_locked=True)
+            SmsBatch.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("campaign__crm", "template", "created_by")
             .filter(pk=batch_id, status__in=(SmsBatch.Status.SENDING, SmsBatch.Status.WAITING))
             .first()

@@ -126,7 +126,7 @@ def call_place(call_id: int) -> Call | None:
     call the worker reaches late (the agent has long moved on), outside the calling hours
     or to a number blocked meanwhile is ended instead, with why."""
     with transaction.atomic():
-        call = Call.objects.select_for_update(skip_locked=True).filter(
+        call = Call.objects.select_for_update(skip_locked=True, of=("self",)).filter(
             pk=call_id, status=Call.Status.QUEUED, provider_id=""
         )
         found = call.select_related("customer", "campaign__crm").first()

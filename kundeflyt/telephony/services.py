@@ -257,7 +257,7 @@ def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:
     now = now or timezone.now()
     with transaction.atomic():
         sms = (
-            Sms.objects.select_for_update(skip_locked=True)
+            Sms.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("customer", "campaign__crm")
             .filter(pk=sms_id, status=Sms.Status.QUEUED, next_attempt_at__lte=now)
             .first()
