@@ -28,6 +28,7 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.campaigns.calling_hours import opens_at
 from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.audit import audit
+from kundeflyt.common.deferred import can_defer, enqueue
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
 from kundeflyt.crm.models import Customer, blocked_numbers_of
 from kundeflyt.handling.models import Placement
@@ -201,14 +202,10 @@ def bulk_sms_start(
 
 
 def _enqueue(batch_id: int, at: dt.datetime | None = None) -> None:
+    """Send on now, or at ``at`` (where the backend cannot wait, ``batches_due_send``)."""
     from kundeflyt.telephony.tasks import sms_batch_task
 
-    task = sms_batch_task
-    if at is not None:
-        if not task.get_backend().supports_defer:
-            return  # the sweep (``batches_due_send``) takes it up when due
-        task = task.using(run_after=at)
-    task.enqueue(batch_id)
+    enqueue(sms_batch_task, batch_id, at=at)
 
 
 def _pace() -> float:
@@ -220,8 +217,10 @@ def batch_send(batch_id: int, *, budget: float = RUN_SECONDS) -> SmsBatch | None
     """Send the batch's next messages: one customer at a time, checked again, at the
     configured pace, until it is done, stopped, outside the calling hours, or this run's
     time is up (then it asks to be run again)."""
+    from kundeflyt.telephony.tasks import sms_batch_task
+
     started = time.monotonic()
-    deferring = _can_defer()
+    deferring = can_defer(sms_batch_task)
     while True:
         step = _next(batch_id)
         if step is None:
@@ -235,12 +234,6 @@ def batch_send(batch_id: int, *, budget: float = RUN_SECONDS) -> SmsBatch | None
         if deferring and time.monotonic() - started > budget:
             _enqueue(batch_id, at=timezone.now())
             return batch
-
-
-def _can_defer() -> bool:
-    from kundeflyt.telephony.tasks import sms_batch_task
-
-    return bool(sms_batch_task.get_backend().supports_defer)
 
 
 def _next(batch_id: int) -> tuple[SmsBatch, int | None] | None:

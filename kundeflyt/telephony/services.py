@@ -29,6 +29,7 @@ from kundeflyt.campaigns.senders import caller_number_clean
 from kundeflyt.common.actors import Process, actor_fields
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
+from kundeflyt.common.deferred import enqueue
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
 from kundeflyt.common.phones import phone_search_variants
 from kundeflyt.crm.models import BlockedNumber, Customer, customers_with_phone, has_blocked_number
@@ -241,14 +242,10 @@ def sms_send(
 
 
 def _enqueue(sms_id: int, at: dt.datetime | None = None) -> None:
+    """Send it now, or at ``at`` (where the backend cannot wait, ``sms_due_send``)."""
     from kundeflyt.telephony.tasks import sms_send_task
 
-    task = sms_send_task
-    if at is not None:
-        if not task.get_backend().supports_defer:
-            return  # a backend that runs at once cannot wait: ``sms_due_send`` will
-        task = task.using(run_after=at)
-    task.enqueue(sms_id)
+    enqueue(sms_send_task, sms_id, at=at)
 
 
 def sms_attempt(sms_id: int, *, now: dt.datetime | None = None) -> Sms | None:

@@ -38,6 +38,7 @@ from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import data_owners_visible_to
 from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
+from kundeflyt.common.deferred import enqueue
 from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.webhooks.models import Delivery, EventType, Subscription
 
@@ -188,14 +189,10 @@ def webhook_emit(
 
 
 def _enqueue(delivery_id: int, at: dt.datetime | None = None) -> None:
+    """Send it now, or at ``at`` (where the backend cannot wait, ``deliveries_due_send``)."""
     from kundeflyt.webhooks.tasks import deliver_task
 
-    task = deliver_task
-    if at is not None:
-        if not task.get_backend().supports_defer:
-            return  # a backend that runs at once cannot wait: ``deliveries_due_send`` will
-        task = task.using(run_after=at)
-    task.enqueue(delivery_id)
+    enqueue(deliver_task, delivery_id, at=at)
 
 
 def _post(
