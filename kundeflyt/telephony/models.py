@@ -113,7 +113,8 @@ class SmsTemplate(models.Model):
         if self.campaign_id is None:
             return
         keys = set(self.campaign.crm.fields.values_list("key", flat=True))
-        unknown = [p for p in placeholders(self.text) if p not in keys | STANDARD_PLACEHOLDERS]
+        known = keys | STANDARD_PLACEHOLDERS.keys()
+        unknown = [p for p in placeholders(self.text) if p not in known]
         if unknown:
             raise ValidationError(
                 {

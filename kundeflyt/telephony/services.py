@@ -47,7 +47,7 @@ from kundeflyt.telephony.models import (
     Sms,
     SmsTemplate,
 )
-from kundeflyt.telephony.sms_text import fill, measure, placeholders
+from kundeflyt.telephony.sms_text import STANDARD_PLACEHOLDERS, fill, measure, placeholders
 
 logger = logging.getLogger(__name__)
 
@@ -72,17 +72,14 @@ def template_values(customer: Customer, agent: User) -> dict[str, str]:
     """What a template's placeholders stand for: the card's fields by key (Norwegian aliases
     for the standard ones), and the agent's first name."""
     values = {key: str(value) for key, value in (customer.fields or {}).items() if value}
-    standard = {
+    source = {
         "name": customer.name,
-        "navn": customer.name,
         "customer_id": customer.customer_id,
-        "kundenr": customer.customer_id,
         "email": customer.email,
-        "epost": customer.email,
         "agent": agent.first_name or agent.get_username(),
-        "selger": agent.first_name or agent.get_username(),
     }
-    return values | {k: v for k, v in standard.items() if v}
+    standard = {name: source[what] for name, what in STANDARD_PLACEHOLDERS.items()}
+    return values | {name: value for name, value in standard.items() if value}
 
 
 @dataclass(frozen=True)

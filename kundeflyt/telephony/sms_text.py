@@ -44,10 +44,18 @@ def measure(text: str) -> Measure:
     return Measure(encoding, length, -(-length // part), part)
 
 
-# Placeholders every template may use beside the CRM's field keys (services.template_values).
-STANDARD_PLACEHOLDERS = frozenset(
-    {"name", "navn", "customer_id", "kundenr", "email", "epost", "agent", "selger"}
-)
+# The placeholders every template may use beside the CRM's field keys, each with what it
+# stands for (``services.template_values``): Norwegian and English names alike.
+STANDARD_PLACEHOLDERS = {
+    "name": "name",
+    "navn": "name",
+    "customer_id": "customer_id",
+    "kundenr": "customer_id",
+    "email": "email",
+    "epost": "email",
+    "agent": "agent",
+    "selger": "agent",
+}
 PLACEHOLDER = re.compile(r"\{([^{}\s]{1,60})\}")
 
 
