@@ -29,12 +29,13 @@ from kundeflyt.campaigns.calling_hours import opens_at
 from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.audit import audit
 from kundeflyt.common.deferred import can_defer, enqueue
-from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
+from kundeflyt.common.errors import Conflict, DomainError, NotFound
 from kundeflyt.crm.models import Customer, blocked_numbers_of
 from kundeflyt.handling.models import Placement
-from kundeflyt.telephony.models import SMS_TEXT_LENGTH, Sms, SmsBatch, SmsTemplate
+from kundeflyt.telephony.models import SMS_TEXT_LENGTH, Purpose, Sms, SmsBatch, SmsTemplate
 from kundeflyt.telephony.services import (
     account_for,
+    check_sends_sms,
     skip_reason,
     sms_attempt,
     template_values,
@@ -95,12 +96,7 @@ def skipped_words(counts: dict[str, int]) -> list[tuple[str, int]]:
 
 def _check(user: User, campaign: Campaign) -> None:
     require(user, Perm.BULK_SMS)
-    if not campaign.sms_enabled:
-        raise NotAllowed(_("The campaign does not send SMS."), field="campaign")
-    if not campaign.sms_sender:
-        raise DomainError(
-            _("The campaign has no SMS sender yet: ask its administrator."), field="campaign"
-        )
+    check_sends_sms(campaign, field="campaign")
 
 
 def _template(campaign: Campaign, template_id: int | None) -> SmsTemplate | None:
@@ -110,6 +106,33 @@ def _template(campaign: Campaign, template_id: int | None) -> SmsTemplate | None
     if template is None:
         raise NotFound(_("No such SMS template in this campaign."), field="template")
     return template
+
+
+def _message(
+    customer: Customer,
+    campaign: Campaign,
+    template: SmsTemplate | None,
+    agent: User,
+    *,
+    blocked: set[str] | None = None,
+) -> tuple[str, str, str]:
+    """What the customer would get: ("", number, text), or (why not, …). The count before
+    sending and the sending itself ask the same. ``blocked``: the block list's numbers among
+    the list's, when the caller read them at once."""
+    phone = mobile_of(customer)
+    if not phone:
+        return "no_mobile", "", ""
+    purpose = template.purpose if template else Purpose.MARKETING
+    on_list = None if blocked is None else phone in blocked
+    reason = skip_reason(customer, campaign, phone, purpose, blocked=on_list)
+    if reason or template is None:
+        return reason, phone, ""
+    text = fill(template.text, template_values(customer, agent))
+    if any(f"{{{p}}}" in text for p in placeholders(template.text)):
+        return "no_value", phone, text  # a placeholder this customer has no value for
+    if len(text) > SMS_TEXT_LENGTH:
+        return "too_long", phone, text
+    return "", phone, text
 
 
 def _reasons(
@@ -122,20 +145,7 @@ def _reasons(
         .filter(phone__in=phones)
         .values_list("phone", flat=True)
     )
-    purpose = template.purpose if template else "marketing"
-    wanted = placeholders(template.text) if template else []
-    found = {}
-    for customer in customers:
-        phone = mobile_of(customer)
-        if not phone:
-            found[customer.pk] = "no_mobile"
-            continue
-        reason = skip_reason(customer, campaign, phone, purpose, blocked=phone in blocked)
-        if not reason and wanted:
-            values = template_values(customer, user)
-            reason = "no_value" if any(p not in values for p in wanted) else ""
-        found[customer.pk] = reason
-    return found
+    return {c.pk: _message(c, campaign, template, user, blocked=blocked)[0] for c in customers}
 
 
 def bulk_sms_preview(
@@ -282,17 +292,9 @@ def _write(batch: SmsBatch, customer: Customer | None, now: dt.datetime) -> Sms 
     """The customer's message, if they may get it now; otherwise why not (a reason key)."""
     if customer is None:
         return "anonymised"  # gone: erased since the list was made
-    phone = mobile_of(customer)
-    if not phone:
-        return "no_mobile"
-    reason = skip_reason(customer, batch.campaign, phone, batch.template.purpose)
+    reason, phone, text = _message(customer, batch.campaign, batch.template, batch.created_by)
     if reason:
         return reason
-    text = fill(batch.template.text, template_values(customer, batch.created_by))
-    if any(f"{{{p}}}" in text for p in placeholders(batch.template.text)):
-        return "no_value"  # a placeholder this customer has no value for
-    if len(text) > SMS_TEXT_LENGTH:
-        return "too_long"
     return Sms.objects.create(
         data_owner_id=batch.data_owner_id,
         customer=customer,

@@ -91,6 +91,16 @@ class SmsContext:
     templates: list[SmsTemplate]
 
 
+def check_sends_sms(campaign: Campaign, *, field: str) -> None:
+    """Refuse a campaign that does not send SMS, or has no sender to send them from."""
+    if not campaign.sms_enabled:
+        raise NotAllowed(_("The campaign does not send SMS."), field=field)
+    if not campaign.sms_sender:
+        raise DomainError(
+            _("The campaign has no SMS sender yet: ask its administrator."), field=field
+        )
+
+
 def sms_context(user: User, customer_id: int) -> SmsContext:
     """The customer the user has open in the customer screen, if its campaign sends SMS:
     an SMS goes from the screen, where the campaign (and with it the sender and the
@@ -103,12 +113,7 @@ def sms_context(user: User, customer_id: int) -> SmsContext:
             _("Open the customer in the customer screen to send an SMS."), field="customer"
         )
     campaign = placement.campaign
-    if not campaign.sms_enabled:
-        raise NotAllowed(_("The campaign does not send SMS."), field="customer")
-    if not campaign.sms_sender:
-        raise DomainError(
-            _("The campaign has no SMS sender yet: ask its administrator."), field="customer"
-        )
+    check_sends_sms(campaign, field="customer")
     templates = list(SmsTemplate.objects.filter(campaign=campaign))
     return SmsContext(placement.customer, campaign, templates)
 
