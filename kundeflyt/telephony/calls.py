@@ -26,9 +26,8 @@ from kundeflyt.accounts.visibility import customers_visible_to, data_owners_visi
 from kundeflyt.campaigns.calling_hours import check_open_for_calls, opens_at
 from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.errors import Conflict, DomainError, NotAllowed, NotFound
-from kundeflyt.common.phones import phone_search_variants
-from kundeflyt.crm.models import Customer, customers_with_phone, has_blocked_number
-from kundeflyt.handling.models import Event, Placement
+from kundeflyt.crm.models import Customer, has_blocked_number
+from kundeflyt.handling.models import Event
 from kundeflyt.handling.selectors.work import current_selection
 from kundeflyt.reports.rollup import rollup_call
 from kundeflyt.telephony.backends import backend_for
@@ -39,7 +38,7 @@ from kundeflyt.telephony.backends.base import (
     ProviderError,
 )
 from kundeflyt.telephony.models import Backend, Call, ProviderAccount
-from kundeflyt.telephony.services import account_for
+from kundeflyt.telephony.services import account_for, caller_of
 
 RANK = {"queued": 0, "ringing": 1, "answered": 2, "ended": 3}
 # A call with no word of its end for this long is over, whatever was lost on the way: it no
@@ -337,28 +336,16 @@ def call_receive(account: ProviderAccount, inbound: InboundCall) -> Call:
         known = Call.objects.filter(backend=account.backend, provider_id=inbound.provider_id)
         if (call := known.first()) is not None:
             return call
-    caller = phone_search_variants(inbound.caller) or inbound.caller[:20]
-    found = (
-        Customer.objects.filter(
-            customers_with_phone(caller),
-            crm__data_owner=account.data_owner_id,
-            anonymised_at__isnull=True,
-        )
-        .order_by("-updated_at", "pk")
-        .first()
-        if caller.startswith("+")
-        else None
-    )
-    placement = Placement.objects.filter(pk=found.pk).first() if found else None
+    caller = caller_of(account, inbound.caller)
     try:
         with transaction.atomic():
             return Call.objects.create(
                 data_owner_id=account.data_owner_id,
-                customer=found,
-                campaign_id=placement.campaign_id if placement else None,
+                customer=caller.customer,
+                campaign_id=caller.campaign_id,
                 direction=Call.Direction.IN,
-                caller=caller[:20],
-                customer_phone=caller[:20],
+                caller=caller.number,
+                customer_phone=caller.number,
                 agent_phone=account.forward_to,
                 status=Call.Status.RINGING,
                 backend=account.backend,

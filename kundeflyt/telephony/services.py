@@ -379,14 +379,33 @@ def sms_status_report(
     return sms
 
 
-def _customers_of(account: ProviderAccount, phone: str) -> list[Customer]:
-    return list(
+@dataclass(frozen=True)
+class Caller:
+    """Who an incoming SMS or call comes from."""
+
+    number: str  # E.164 when it reads as a number, else as given
+    customers: list[Customer]  # the data owner's customers with that number, latest first
+    campaign_id: int | None  # where the first of them is worked
+
+    @property
+    def customer(self) -> Customer | None:
+        return self.customers[0] if self.customers else None
+
+
+def caller_of(account: ProviderAccount, raw: str) -> Caller:
+    """The caller of an incoming SMS or call, found by their number in any format."""
+    number = phone_search_variants(raw) or raw[:20]
+    if not number.startswith("+"):
+        return Caller(number, [], None)
+    customers = list(
         Customer.objects.filter(
-            customers_with_phone(phone),
+            customers_with_phone(number),
             crm__data_owner=account.data_owner_id,
             anonymised_at__isnull=True,
         ).order_by("-updated_at", "pk")[:50]
     )
+    placement = Placement.objects.filter(pk=customers[0].pk).first() if customers else None
+    return Caller(number, customers, placement.campaign_id if placement else None)
 
 
 @transaction.atomic(durable=True)
@@ -394,22 +413,20 @@ def sms_receive(account: ProviderAccount, inbound: InboundSms) -> Sms:
     """A customer's SMS to the data owner's number, kept on the history of the customer with
     that number. STOPP (or STOP) puts the number on the data owner's block list. Matched by
     the provider's id, so a callback delivered twice is recorded once."""
-    sender = phone_search_variants(inbound.sender) or inbound.sender[:20]
     if inbound.provider_id:
         known = Sms.objects.filter(backend=account.backend, provider_id=inbound.provider_id)
         if (sms := known.first()) is not None:
             return sms
-    found = _customers_of(account, sender) if sender.startswith("+") else []
-    placement = Placement.objects.filter(pk=found[0].pk).first() if found else None
+    caller = caller_of(account, inbound.sender)
     text = inbound.text.replace("\x00", "")[:SMS_TEXT_LENGTH]
     try:
         with transaction.atomic():
             sms = Sms.objects.create(
                 data_owner_id=account.data_owner_id,
-                customer=found[0] if found else None,
-                campaign_id=placement.campaign_id if placement else None,
+                customer=caller.customer,
+                campaign_id=caller.campaign_id,
                 direction=Sms.Direction.IN,
-                sender=sender,
+                sender=caller.number,
                 to=(phone_search_variants(inbound.to) or inbound.to)[:20],
                 text=text,
                 purpose=Purpose.SERVICE,
@@ -420,8 +437,8 @@ def sms_receive(account: ProviderAccount, inbound: InboundSms) -> Sms:
             )
     except IntegrityError:  # the same callback, at the same moment
         return Sms.objects.get(backend=account.backend, provider_id=inbound.provider_id)
-    if text.strip().strip(".!").upper() in STOP_WORDS and sender.startswith("+"):
-        _opt_out(account, sender, found, sms)
+    if text.strip().strip(".!").upper() in STOP_WORDS and caller.number.startswith("+"):
+        _opt_out(account, caller.number, caller.customers, sms)
     return sms
 
 
