@@ -133,7 +133,7 @@ def call_place(call_id: int) -> Call | None:
             return None
         late = _too_late(found, timezone.now())
         if late:
-            return _end_unplaced(found, late)
+            return _fail(call_id, late)
         account = account_for(found.data_owner_id)
         # Taken: a second worker finds it no longer waiting for a provider.
         placing = f"placing-{found.key}"
@@ -153,18 +153,7 @@ def call_place(call_id: int) -> Call | None:
     except (ProviderError, DomainError) as failed:
         # Unless the provider called back meanwhile: then the call goes on, whatever its
         # answer to the placement became on the way.
-        with transaction.atomic():
-            ended = Call.objects.filter(pk=call_id, provider_id=placing).update(
-                status=Call.Status.ENDED,
-                result=Call.Result.FAILED,
-                ended_at=timezone.now(),
-                provider_id="",
-                error=failed.message[:300],
-            )
-            failed_call = Call.objects.get(pk=call_id)
-            if ended:
-                rollup_call(failed_call, 1)  # a call tried and failed is a call made
-        return failed_call
+        return _fail(call_id, failed.message, provider_id=placing)
     Call.objects.filter(pk=call_id, provider_id=placing).update(provider_id=accepted.provider_id)
     owner = (found.data_owner_id, account.backend)
     if not progress and account.backend != Backend.CONSOLE:
@@ -194,15 +183,20 @@ def _too_late(call: Call, now: dt.datetime) -> str:
     return ""
 
 
-def _end_unplaced(call: Call, why: str) -> Call:
-    Call.objects.filter(pk=call.pk).update(
-        status=Call.Status.ENDED,
-        result=Call.Result.FAILED,
-        ended_at=timezone.now(),
-        error=why[:300],
-    )
-    call.refresh_from_db()
-    rollup_call(call, 1)
+def _fail(call_id: int, why: str, **still: Any) -> Call:
+    """End a call that was not placed as failed, saying why, if it is still as ``still``
+    says. A call tried and failed is a call made: the rollup counts it."""
+    with transaction.atomic():
+        ended = Call.objects.filter(pk=call_id, **still).update(
+            status=Call.Status.ENDED,
+            result=Call.Result.FAILED,
+            ended_at=timezone.now(),
+            provider_id="",
+            error=why[:300],
+        )
+        call = Call.objects.get(pk=call_id)
+        if ended:
+            rollup_call(call, 1)
     return call
 
 
