@@ -168,6 +168,14 @@ def basic_auth_matches(request: HttpRequest, user: str, password: str) -> bool:
     return hmac.compare_digest(given.encode(), f"{user}:{password}".encode())
 
 
+def answered_id(answer: Any, key: str, what: str) -> str:
+    """The provider's id of what it took, from its JSON answer. An answer without one is a
+    final failure; its words may hold the number and the text, so they stay out of it."""
+    if not isinstance(answer, dict) or not answer.get(key):
+        raise ProviderError(f"unexpected answer: no {what} in it", retry=False)
+    return str(answer[key])[:64]
+
+
 def seconds(text: str) -> int | None:
     """A length of call in whole seconds, as a provider's form gives it; None if it is none."""
     try:

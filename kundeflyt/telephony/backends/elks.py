@@ -26,8 +26,8 @@ from kundeflyt.telephony.backends.base import (
     NotAuthentic,
     OutgoingCall,
     OutgoingSms,
-    ProviderError,
     StatusReport,
+    answered_id,
     basic_auth_matches,
     form_value,
     post_form,
@@ -58,10 +58,8 @@ class ElksBackend(Backend):
             fields,
             auth=(self.account.username, self.secret),
         )
-        if not isinstance(answer, dict) or not answer.get("id"):
-            # Its words may hold the number and the text: they stay out of the error shown.
-            raise ProviderError("unexpected answer: no message id in it", retry=False)
-        return Accepted(str(answer["id"])[:64], STATUSES.get(answer.get("status", ""), "queued"))
+        sms_id = answered_id(answer, "id", "message id")
+        return Accepted(sms_id, STATUSES.get(answer.get("status", ""), "queued"))
 
     def check_authentic(self, request: HttpRequest) -> None:
         if not basic_auth_matches(request, CALLBACK_USER, self.account.callback_secret):
@@ -95,9 +93,7 @@ class ElksBackend(Backend):
             fields,
             auth=(self.account.username, self.secret),
         )
-        if not isinstance(answer, dict) or not answer.get("id"):
-            raise ProviderError("unexpected answer: no call id in it", retry=False)
-        return Accepted(str(answer["id"])[:64], "ringing")
+        return Accepted(answered_id(answer, "id", "call id"), "ringing")
 
     def call_report(self, request: HttpRequest) -> CallReport:
         call_id = form_value(request, "callid", 64) or form_value(request, "id", 64)

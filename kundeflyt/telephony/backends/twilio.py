@@ -28,8 +28,8 @@ from kundeflyt.telephony.backends.base import (
     NotAuthentic,
     OutgoingCall,
     OutgoingSms,
-    ProviderError,
     StatusReport,
+    answered_id,
     form_value,
     post_form,
     seconds,
@@ -82,10 +82,8 @@ class TwilioBackend(Backend):
             fields,
             auth=(self.account.username, self.secret),
         )
-        if not isinstance(answer, dict) or not answer.get("sid"):
-            # Its words may hold the number and the text: they stay out of the error shown.
-            raise ProviderError("unexpected answer: no message id in it", retry=False)
-        return Accepted(str(answer["sid"])[:64], STATUSES.get(answer.get("status", ""), "queued"))
+        sid = answered_id(answer, "sid", "message id")
+        return Accepted(sid, STATUSES.get(answer.get("status", ""), "queued"))
 
     def check_authentic(self, request: HttpRequest) -> None:
         given = request.headers.get("X-Twilio-Signature", "")
@@ -154,9 +152,7 @@ class TwilioBackend(Backend):
             fields,
             auth=(self.account.username, self.secret),
         )
-        if not isinstance(answer, dict) or not answer.get("sid"):
-            raise ProviderError("unexpected answer: no call sid in it", retry=False)
-        return Accepted(str(answer["sid"])[:64], "ringing")
+        return Accepted(answered_id(answer, "sid", "call sid"), "ringing")
 
     def call_report(self, request: HttpRequest) -> CallReport:
         leg = request.GET.get("leg", "")
