@@ -28,7 +28,7 @@ from kundeflyt.common.errors import DomainError, NotFound
 from kundeflyt.common.refusals import REFUSED, is_htmx, refused
 from kundeflyt.flows.models import Outcome
 from kundeflyt.handling import selectors as handling_selectors
-from kundeflyt.handling.forms import parse_id
+from kundeflyt.handling.forms import parse_id, parse_int
 from kundeflyt.handling.models import Placement
 from kundeflyt.handling.views.common import user_of
 from kundeflyt.telephony import bulk, calls, selectors, services
@@ -173,9 +173,11 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def outbox_reply(request: HttpRequest) -> HttpResponseBase:
     """A customer's reply to the console provider, as the demo's stand-in for a real phone."""
     user = user_of(request)
-    raw = request.POST.get("sms", "")
-    sms_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
-    sent = selectors.console_outbox(user).filter(pk=sms_id).first()
+    try:
+        sms_id = parse_int(request.POST.get("sms"), field="sms")
+    except DomainError:
+        sms_id = None
+    sent = selectors.console_outbox(user).filter(pk=sms_id).first() if sms_id else None
     if sent is None:
         messages.error(request, _("No such message."))
         return redirect("telephony:outbox")
