@@ -3,7 +3,6 @@ and the providers' callbacks."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from typing import Any
@@ -347,23 +346,16 @@ def _bulk_list(request: HttpRequest, data: Any) -> tuple[Campaign, QuerySet[Plac
     campaign = campaigns_open_to(user).select_related("crm").filter(pk=campaign_id).first()
     if campaign is None:
         raise NotFound(_("No such campaign."), field="campaign")
-    filters = dataclasses.replace(
-        handling_selectors.PlacementFilter.from_query(data, list(campaign.crm.fields.all())),
-        campaign=campaign.pk,
-    )
+    filters = handling_selectors.PlacementFilter.for_campaign(data, campaign)
+    # The list's filters, as the list page keeps them: all it was asked with, but this
+    # page's own fields.
     kept = urlencode(
-        [(k, v) for k, values in data.lists() for v in values if k in BULK_FILTERS], doseq=True
+        [(k, v) for k, values in data.lists() for v in values if k not in BULK_OWN], doseq=True
     )
     return campaign, handling_selectors.placements_filtered(user, filters), kept
 
 
-BULK_FILTERS = {"campaign", "segment", "state", "follow_up", "responsible", "reach", "q"} | {
-    "field",
-    "op",
-    "value",
-    "low",
-    "high",
-}
+BULK_OWN = {"template", "expected", "description", "csrfmiddlewaretoken", "page"}
 
 
 @login_required

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.visibility import Actor, campaigns_visible_to
+from kundeflyt.campaigns.models import Campaign
 from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.field_filters import FieldFilter, bounded_filter_text, field_filter
 from kundeflyt.crm.models import FieldDefinition
@@ -68,6 +69,12 @@ class PlacementFilter:
             query=query,
             fields=fields,
         )
+
+    @classmethod
+    def for_campaign(cls, data: Mapping[str, Any], campaign: Campaign) -> PlacementFilter:
+        """The filters of a campaign's own list: its CRM's fields, held to that campaign."""
+        filters = cls.from_query(data, list(campaign.crm.fields.all()))
+        return replace(filters, campaign=campaign.pk)
 
 
 def _id(data: Mapping[str, Any], name: str) -> int | None:

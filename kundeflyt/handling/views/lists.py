@@ -297,10 +297,7 @@ def campaign_bulk(request: HttpRequest, campaign_id: int) -> HttpResponseBase:
     campaign = get_object_or_404(campaigns_open_to(user).select_related("crm"), pk=campaign_id)
     back = reverse("handling:campaign_customers", args=[campaign.pk])
     try:
-        filters = dataclasses.replace(
-            selectors.PlacementFilter.from_query(request.POST, list(campaign.crm.fields.all())),
-            campaign=campaign.pk,
-        )
+        filters = selectors.PlacementFilter.for_campaign(request.POST, campaign)
     except DomainError as error:
         return refused(request, error, back=back)
     return _bulk(
