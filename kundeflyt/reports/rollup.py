@@ -290,6 +290,20 @@ VALUES: dict[type[Any], tuple[str, ...]] = {
 }
 
 
+def _period(
+    column: str, start: dt.datetime | None, end: dt.datetime | None
+) -> tuple[str, list[Any]]:
+    """The conditions that keep ``column`` from ``start`` to ``end`` (either may be open)."""
+    sql, params = "", []
+    if start is not None:
+        sql += f" AND {column} >= %s"
+        params.append(connection.ops.adapt_datetimefield_value(start))
+    if end is not None:
+        sql += f" AND {column} < %s"
+        params.append(connection.ops.adapt_datetimefield_value(end))
+    return sql, params
+
+
 def _recount_sql(
     model: type[Any], start: dt.datetime | None, end: dt.datetime | None
 ) -> tuple[str, list[Any]]:
@@ -304,12 +318,9 @@ def _recount_sql(
     events, meetings, outcomes = _table(Event), _table(Meeting), _table(Outcome)
     where = f"e.{_q('included_in_reports')} AND NOT e.{_q('is_corrected')}"
     where_params: list[Any] = []
-    if start is not None:
-        where += f" AND {counts_at} >= %s"
-        where_params.append(connection.ops.adapt_datetimefield_value(start))
-    if end is not None:
-        where += f" AND {counts_at} < %s"
-        where_params.append(connection.ops.adapt_datetimefield_value(end))
+    period, period_params = _period(counts_at, start, end)
+    where += period
+    where_params += period_params
     segment = f"COALESCE(e.{_q('segment_id')}, 0)"
     user = f"COALESCE(e.{_q('counts_for_user_id')}, 0)"
     meeting_join = (
@@ -360,12 +371,9 @@ def _calls_recount_sql(start: dt.datetime | None, end: dt.datetime | None) -> tu
         f"c.{_q('direction')} = %s AND c.{_q('status')} = %s AND c.{_q('campaign_id')} IS NOT NULL"
     )
     where_params: list[Any] = [Call.Direction.OUT.value, Call.Status.ENDED.value]
-    if start is not None:
-        where += f" AND {started} >= %s"
-        where_params.append(connection.ops.adapt_datetimefield_value(start))
-    if end is not None:
-        where += f" AND {started} < %s"
-        where_params.append(connection.ops.adapt_datetimefield_value(end))
+    period, period_params = _period(started, start, end)
+    where += period
+    where_params += period_params
     answered = f"c.{_q('result')} = %s"
     sql = (
         f"SELECT {day_sql}, c.{_q('campaign_id')}, COALESCE(c.{_q('user_id')}, 0), COUNT(*), "
