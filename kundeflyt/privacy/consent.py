@@ -7,17 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kundeflyt.accounts.permissions import Perm, require
 from kundeflyt.accounts.visibility import check_may_see_customer
 from kundeflyt.common.actors import Process
-from kundeflyt.common.audit import audit
 from kundeflyt.common.bounds import bounded_text
 from kundeflyt.common.errors import DomainError
 from kundeflyt.crm.models import Customer
-from kundeflyt.privacy.register import past_day
+from kundeflyt.privacy.register import customer_facts_write, past_day
 
 Actor = Any  # a User or a Process
 
@@ -50,20 +48,4 @@ def marketing_consent_set(
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     if customer.anonymised_at is not None:
         raise DomainError(_("The customer has been anonymised."), field="customer")
-    before = {
-        "marketing_consent_on": customer.marketing_consent_on,
-        "marketing_consent_source": customer.marketing_consent_source,
-    }
-    if before == after:
-        return customer
-    Customer.objects.filter(pk=customer_id).update(**after, updated_at=timezone.now())
-    audit(
-        actor,
-        "customer.marketing_consent",
-        customer,
-        before=before,
-        after=after,
-        customer_id=customer_id,
-    )
-    customer.refresh_from_db()
-    return customer
+    return customer_facts_write(actor, customer, after, "customer.marketing_consent")

@@ -300,22 +300,19 @@ def contact_basis_set(
             field="contact_basis_source",
         )
     customer = Customer.objects.select_for_update().get(pk=customer_id)
-    before = {
-        "contact_basis": customer.contact_basis,
-        "contact_basis_on": customer.contact_basis_on,
-        "contact_basis_source": customer.contact_basis_source,
-    }
     after = {"contact_basis": basis, "contact_basis_on": day, "contact_basis_source": text}
+    return customer_facts_write(actor, customer, after, "customer.contact_basis")
+
+
+def customer_facts_write(
+    actor: Actor, customer: Customer, after: dict[str, Any], action: str
+) -> Customer:
+    """Write ``after`` into the locked customer's columns, with an audit row of them before
+    and after; nothing when nothing changes."""
+    before = {key: getattr(customer, key) for key in after}
     if before == after:
         return customer
-    Customer.objects.filter(pk=customer_id).update(**after, updated_at=timezone.now())
-    audit(
-        actor,
-        "customer.contact_basis",
-        customer,
-        before=before,
-        after=after,
-        customer_id=customer_id,
-    )
+    Customer.objects.filter(pk=customer.pk).update(**after, updated_at=timezone.now())
+    audit(actor, action, customer, before=before, after=after, customer_id=customer.pk)
     customer.refresh_from_db()
     return customer
