@@ -87,10 +87,15 @@ def _dialog(
     )
 
 
+def _status(error: DomainError) -> int:
+    """A refusal's status for a partial htmx swaps in: 403 as it is, any other as 422."""
+    return error.status if error.status == 403 else REFUSED
+
+
 def _refused(request: HttpRequest, error: DomainError) -> HttpResponse:
     """The dialog with only the reason: no form to fill in for a customer one cannot text."""
-    status = error.status if error.status == 403 else REFUSED
-    return render(request, "telephony/partials/_sms_refused.html", {"error": error}, status=status)
+    context = {"error": error}
+    return render(request, "telephony/partials/_sms_refused.html", context, status=_status(error))
 
 
 @login_required
@@ -217,9 +222,9 @@ def _call_panel(request: HttpRequest, call: Call | None, *, status: int = 200) -
 
 def _call_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
     """The reason, above the call that goes on, if any: it stays in view to follow or end."""
-    status = error.status if error.status == 403 else REFUSED
     going = selectors.my_call(user_of(request), None)
-    return render(request, CALL_PANEL, {"error": error.message, "call": going}, status=status)
+    context = {"error": error.message, "call": going}
+    return render(request, CALL_PANEL, context, status=_status(error))
 
 
 @login_required
