@@ -177,11 +177,12 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def outbox_reply(request: HttpRequest) -> HttpResponseBase:
     """A customer's reply to the console provider, as the demo's stand-in for a real phone."""
     user = user_of(request)
+    outbox = selectors.console_outbox(user)  # the permission, before the message is read
     try:
         sms_id = parse_int(request.POST.get("sms"), field="sms")
     except DomainError:
         sms_id = None
-    sent = selectors.console_outbox(user).filter(pk=sms_id).first() if sms_id else None
+    sent = outbox.filter(pk=sms_id).first() if sms_id else None
     if sent is None:
         messages.error(request, _("No such message."))
         return redirect("telephony:outbox")
